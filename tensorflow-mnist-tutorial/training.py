@@ -17,23 +17,18 @@ import os
 import sys
 import time
 
-import numpy as np
-
-import mnistdata
-from mnistdata import UserError
-
 
 def import_tensorflow_quietly():
     """Import TensorFlow fast on CPUs and without its C++ start-up chatter.
 
     The chatter ("Could not find cuda drivers ...") is written straight to file descriptor 2 while
-    the libraries load, before a TF_CPP_MIN_LOG_LEVEL set by the running program is read, so stderr
-    points at /dev/null for the duration of the import. Set TF_CPP_MIN_LOG_LEVEL to see it.
+    the libraries load, whatever TF_CPP_MIN_LOG_LEVEL says, so stderr points at /dev/null for the
+    duration of the import. Set TF_CPP_MIN_LOG_LEVEL to 0, 1 or 2 to see TensorFlow's logs.
     """
     # oneDNN's kernels make these models 2-4 times faster on x86 CPUs, but TensorFlow turns them
     # on by default only on some CPUs. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1", "2"):
         import tensorflow  # noqa: F401
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # and the later "failed call to cuInit" on a CPU
@@ -48,9 +43,17 @@ def import_tensorflow_quietly():
         os.close(devnull)
 
 
-import_tensorflow_quietly()
+try:
+    import numpy as np
+    import_tensorflow_quietly()
+except ImportError as e:  # the first thing a learner meets when the virtual environment is not active
+    sys.exit(f"{os.path.basename(sys.argv[0])}: error: {e}: install the requirements into this "
+             f"Python with python3 -m pip install -r requirements.txt (see INSTALL.txt)")
 import tensorflow  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
+
+import mnistdata  # noqa: E402
+from mnistdata import UserError  # noqa: E402
 
 IMPORTED_AT = time.perf_counter()
 
@@ -62,24 +65,17 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+def whole_number(minimum):
+    """An argparse type: a whole number no smaller than minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+        return value
+    return parse
 
 
 def setup(description, iterations, batch_size=100):
@@ -91,11 +87,11 @@ def setup(description, iterations, batch_size=100):
         epilog=f"MNIST is fetched into the data directory the first time (about 55 MB); "
                f"${mnistdata.DATA_DIR_VARIABLE} sets another default. Without a display, or with "
                f"--headless, the script prints its progress as text only.")
-    parser.add_argument("--iterations", type=positive_int, default=iterations, metavar="N",
+    parser.add_argument("--iterations", type=whole_number(1), default=iterations, metavar="N",
                         help="training steps, one mini-batch each (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
+    parser.add_argument("--batch-size", type=whole_number(1), default=batch_size, metavar="N",
                         help="training images per step (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--seed", type=whole_number(0), default=0, metavar="N",
                         help="seeds the initial weights, the shuffling and dropout: the same seed "
                              "gives the same numbers on the same machine (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
@@ -103,15 +99,15 @@ def setup(description, iterations, batch_size=100):
                              f"${mnistdata.DATA_DIR_VARIABLE}, else the data folder beside this script)")
     parser.add_argument("--headless", action="store_true",
                         help="text output only, no window (chosen by itself when there is no display)")
-    parser.add_argument("--log-every", type=positive_int, default=20, metavar="N",
+    parser.add_argument("--log-every", type=whole_number(1), default=20, metavar="N",
                         help="print accuracy and loss on the current training batch every N steps "
                              "(default: %(default)s)")
-    parser.add_argument("--test-every", type=positive_int, default=100, metavar="N",
+    parser.add_argument("--test-every", type=whole_number(1), default=100, metavar="N",
                         help="measure accuracy and loss on all 10,000 test images every N steps, "
                              "and after the last one (default: %(default)s)")
-    parser.add_argument("--test-batch-size", type=positive_int, default=1000, metavar="N",
+    parser.add_argument("--test-batch-size", type=whole_number(1), default=1000, metavar="N",
                         help="test images per forward pass: less uses less memory (default: %(default)s)")
-    parser.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--threads", type=whole_number(0), default=0, metavar="N",
                         help="CPU threads TensorFlow may use per operation; 0 means one per core "
                              "(default: %(default)s)")
     args = parser.parse_args()
@@ -171,6 +167,8 @@ class Loop:
         if not args.headless and not has_display():
             print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
             args.headless = True
+        elif not args.headless:
+            print("The live animation is not part of this version yet: text only.", flush=True)
         data = mnistdata.load(args.data_dir, one_hot=True, pixels_as_bytes=True)
         if args.batch_size > len(data.train_images):
             raise UserError(f"--batch-size {args.batch_size} is larger than the training set "

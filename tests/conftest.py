@@ -24,9 +24,11 @@ UNREACHABLE_MIRROR = "http://127.0.0.1:9/"
 
 
 def clean_env(**changes):
-    """The environment of a user with no display and no data-dir override."""
+    """The environment of a user with no display, no data-dir override and no TensorFlow settings
+    (importing training.py in this process sets some)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", mnistdata.DATA_DIR_VARIABLE)}
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", mnistdata.DATA_DIR_VARIABLE,
+                        "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
     env.update(changes)
     return env
 

@@ -1,0 +1,198 @@
+"""Train every script headless at its defaults with several seeds and write benchmarks/RESULTS.md.
+
+    python3 benchmarks/run.py                    # all six scripts, seeds 0 1 2 (about 20 minutes here)
+    python3 benchmarks/run.py --scripts 3.1 --seeds 0
+
+Each finished run is appended to benchmarks/runs.jsonl at once, and runs already there (same
+script, seed and flags on the same machine) are not repeated: stop it at any time and start it
+again to resume. --fresh forgets earlier runs of what you asked for. RESULTS.md is rewritten from
+runs.jsonl after every run.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TUTORIAL = os.path.join(os.path.dirname(HERE), "tensorflow-mnist-tutorial")
+RUNS = os.path.join(HERE, "runs.jsonl")
+RESULTS = os.path.join(HERE, "RESULTS.md")
+
+# script: (final test accuracy the median seed must reach, best accuracy, seconds of training)
+TARGETS = {
+    "mnist_1.0_softmax.py": (0.920, None, None),
+    "mnist_2.0_five_layers_sigmoid.py": (0.970, None, None),
+    "mnist_2.1_five_layers_relu_lrdecay.py": (0.980, None, 25),
+    "mnist_2.2_five_layers_relu_lrdecay_dropout.py": (0.980, None, None),
+    "mnist_3.0_convolutional.py": (0.989, None, None),
+    "mnist_3.1_convolutional_bigger_dropout.py": (0.992, 0.993, 400),
+}
+STARTUP_TARGET_S, MEMORY_TARGET_MB = 6.0, 900
+
+FINAL = re.compile(r"final test accuracy ([\d.]+) \(best ([\d.]+) at step (\d+)\); (\d+) steps in "
+                   r"([\d.]+) s, ([\d,]+) training images/s")
+TIMES = re.compile(r"([\d.]+) s (training steps|test passes|training-batch stats|batch preparation)")
+STARTUP = re.compile(r"startup ([\d.]+) s")
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def tensorflow_version():
+    out = subprocess.run([sys.executable, "-c", "import tensorflow; print(tensorflow.__version__)"],
+                         capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return out.stdout.strip() or "unknown"
+
+
+def run_once(script, seed, extra):
+    """One training run; returns its record, or raises RuntimeError with the script's last words."""
+    command = [sys.executable, os.path.join(TUTORIAL, script), "--headless", "--seed", str(seed), *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory, not the largest so far
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    final = FINAL.search(output)
+    if process.returncode != 0 or not final:
+        raise RuntimeError(f"{script} seed {seed} failed ({process.returncode}): {output[-500:]}")
+    times = {name: float(value) for value, name in TIMES.findall(output)}
+    return {
+        "script": script, "seed": seed, "extra": extra, "machine": machine(),
+        "final_accuracy": float(final[1]), "best_accuracy": float(final[2]), "best_step": int(final[3]),
+        "steps": int(final[4]), "training_s": float(final[5]),
+        "images_per_s": float(final[6].replace(",", "")),
+        "startup_s": float(STARTUP.search(output)[1]), "wall_s": round(wall, 1),
+        "peak_mb": round(usage.ru_maxrss / 1024), "times": times,
+        "command": " ".join(["python3", f"tensorflow-mnist-tutorial/{script}", "--headless",
+                             "--seed", str(seed), *extra]),
+    }
+
+
+def load_runs():
+    if not os.path.exists(RUNS):
+        return []
+    with open(RUNS) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_results(runs, tf_version):
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python3 benchmarks/run.py` from the runs in `runs.jsonl`; every figure below is",
+        "measured, none is typed in. Each script trains headless at its default settings (mini-batches",
+        "of 100, a full 10,000-image test pass every 100 steps and after the last step) with each seed.",
+        "",
+        f"Machine: {machine()}; TensorFlow {tf_version}; oneDNN "
+        f"{'off' if os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '0' else 'on'}.",
+        "",
+        "| script | steps | seeds | final test accuracy, median (worst) | target | best test accuracy, "
+        "median (worst) | training s, median | target | images/s | startup s, max | peak MB, max |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    breakdown = ["", "## Where the training time goes (median seconds per run)", "",
+                 "| script | training steps | test passes | training-batch stats | batch preparation | "
+                 "ms per training step | ms per test pass |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    commands = ["", "## Runs", "", "| command | final | best (step) | training s | startup s | peak MB |",
+                "| --- | --- | --- | --- | --- | --- |"]
+    verdicts = []
+    for script, (accuracy_target, best_target, seconds_target) in TARGETS.items():
+        mine = [r for r in runs if r["script"] == script and not r["extra"]]
+        if not mine:
+            continue
+        final = [r["final_accuracy"] for r in mine]
+        best = [r["best_accuracy"] for r in mine]
+        seconds = statistics.median(r["training_s"] for r in mine)
+        accuracy_ok = statistics.median(final) >= accuracy_target and (
+            best_target is None or statistics.median(best) >= best_target)
+        speed_ok = seconds_target is None or seconds <= seconds_target
+        startup, peak = max(r["startup_s"] for r in mine), max(r["peak_mb"] for r in mine)
+        verdicts += [accuracy_ok, speed_ok, startup <= STARTUP_TARGET_S, peak <= MEMORY_TARGET_MB]
+        target = f">= {accuracy_target:.3f}" + (f", best >= {best_target:.3f}" if best_target else "")
+        lines.append(
+            f"| {script} | {mine[0]['steps']} | {len(mine)} | {statistics.median(final):.4f} ({min(final):.4f}) "
+            f"| {target} {'met' if accuracy_ok else '**missed**'} | {statistics.median(best):.4f} ({min(best):.4f}) "
+            f"| {seconds:.1f} | {f'<= {seconds_target} ' + ('met' if speed_ok else '**missed**') if seconds_target else '-'} "
+            f"| {statistics.median(r['images_per_s'] for r in mine):,.0f} | {startup:.1f} | {peak} |")
+        median_time = {k: statistics.median(r["times"].get(k, 0.0) for r in mine)
+                       for k in ("training steps", "test passes", "training-batch stats", "batch preparation")}
+        steps = mine[0]["steps"]
+        test_passes = steps // 100 + 1 + (1 if steps % 100 else 0)
+        breakdown.append(f"| {script} | " + " | ".join(f"{v:.1f}" for v in median_time.values())
+                         + f" | {1000 * median_time['training steps'] / steps:.1f} "
+                           f"| {1000 * median_time['test passes'] / test_passes:.0f} |")
+        for r in sorted(mine, key=lambda r: r["seed"]):
+            commands.append(f"| `{r['command']}` | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} "
+                            f"({r['best_step']}) | {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
+    lines += [
+        "",
+        f"Startup is from the command to the first training step (target <= {STARTUP_TARGET_S:.0f} s); "
+        f"peak memory is the process's maximum resident set (target <= {MEMORY_TARGET_MB} MB). "
+        f"{sum(verdicts)} of {len(verdicts)} checks met.",
+    ]
+    text = "\n".join(lines + breakdown + commands) + "\n"
+    fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(temporary, RESULTS)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scripts", nargs="+", default=list(TARGETS), metavar="NAME",
+                        help="scripts, by file name or version prefix such as 3.1 (default: all six)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="N")
+    parser.add_argument("--fresh", action="store_true", help="run again what runs.jsonl already holds")
+    args = parser.parse_args()
+
+    scripts = []
+    for name in args.scripts:
+        matches = [s for s in TARGETS if s == name or s.startswith(f"mnist_{name}_")]
+        if not matches:
+            parser.error(f"no script called {name}")
+        scripts += matches
+
+    runs = load_runs()
+    if args.fresh:
+        runs = [r for r in runs if not (r["script"] in scripts and r["seed"] in args.seeds)]
+        with open(RUNS, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in runs)
+    tf_version = tensorflow_version()
+    for script in scripts:
+        for seed in args.seeds:
+            done = [r for r in runs if r["script"] == script and r["seed"] == seed and not r["extra"]
+                    and r["machine"] == machine()]
+            if done:
+                print(f"{script} seed {seed}: already measured ({done[-1]['final_accuracy']:.4f})", flush=True)
+                continue
+            print(f"{script} seed {seed}: training...", flush=True)
+            try:
+                record = run_once(script, seed, [])
+            except RuntimeError as e:
+                sys.exit(f"benchmark: error: {e}")
+            runs.append(record)
+            with open(RUNS, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(f"  final {record['final_accuracy']:.4f}, best {record['best_accuracy']:.4f}, "
+                  f"{record['training_s']:.1f} s training, {record['peak_mb']} MB", flush=True)
+            write_results(runs, tf_version)
+    write_results(runs, tf_version)
+    print(f"results in {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

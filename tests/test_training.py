@@ -1,0 +1,35 @@
+"""Promises of the shared training loop, training.py."""
+import numpy as np
+
+import training
+
+
+def test_each_epoch_shows_every_training_image_once_in_a_new_order():
+    batches = training.shuffled_batches(1000, 100, np.random.default_rng(0))
+    first = np.concatenate([next(batches) for _ in range(10)])
+    second = np.concatenate([next(batches) for _ in range(10)])
+    assert sorted(first) == list(range(1000)) and sorted(second) == list(range(1000))
+    assert not np.array_equal(first, second)
+
+
+def test_a_batch_size_that_does_not_divide_the_set_loses_no_image():
+    batches = [batch for batch, _ in zip(training.shuffled_batches(10, 4, np.random.default_rng(0)), range(5))]
+    assert [len(batch) for batch in batches] == [4] * 5
+    stream = np.concatenate(batches)  # 20 indices: two whole epochs, the third batch straddles them
+    assert sorted(stream[:10]) == list(range(10)) and sorted(stream[10:]) == list(range(10))
+
+
+def test_the_same_seed_gives_the_same_batches():
+    a = training.shuffled_batches(500, 50, np.random.default_rng(5))
+    b = training.shuffled_batches(500, 50, np.random.default_rng(5))
+    for _ in range(25):
+        np.testing.assert_array_equal(next(a), next(b))
+
+
+def test_a_display_is_needed_on_linux(monkeypatch):
+    monkeypatch.setattr(training.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert not training.has_display()
+    monkeypatch.setenv("DISPLAY", ":99")
+    assert training.has_display()
