@@ -20,6 +20,7 @@ data sets exist): those are checked for structure, not for MNIST's hashes.
 
 This module needs only numpy and the standard library, so the cloud trainer can ship it as it is.
 """
+import contextlib
 import gzip
 import hashlib
 import io
@@ -254,13 +255,24 @@ def reason(error):
 
 
 def write_atomically(path, data):
-    """Write to a temporary name in the same directory, then rename: readers never see half a file."""
-    directory = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".tmp")
+    """Write bytes to path so that readers never see half a file."""
+    with atomic_file(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """A binary file to write that appears at path only once it is complete.
+
+    It is written under a temporary name in the same folder, flushed to disk, then renamed over
+    path; if anything goes wrong (an exception, Ctrl-C) the temporary file is removed.
+    """
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".partial-",
+                                     suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~current_umask())  # mkstemp makes it private
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

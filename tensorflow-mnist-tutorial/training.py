@@ -53,6 +53,7 @@ import tensorflow  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import mnistdata  # noqa: E402
+import visualisation  # noqa: E402
 from mnistdata import UserError  # noqa: E402
 
 IMPORTED_AT = time.perf_counter()
@@ -110,7 +111,30 @@ def setup(description, iterations, batch_size=100):
     parser.add_argument("--threads", type=whole_number(0), default=0, metavar="N",
                         help="CPU threads TensorFlow may use per operation; 0 means one per core "
                              "(default: %(default)s)")
+    parser.add_argument("--save-png", metavar="FILE.png",
+                        help="write the six-panel picture of the end of training to FILE.png "
+                             "(works headless too)")
+    parser.add_argument("--save-movie", metavar="FILE.mp4",
+                        help="record the animation, one frame per test pass, as an H.264 video "
+                             "(works headless too; needs the imageio-ffmpeg package)")
+    parser.add_argument("--movie-fps", type=whole_number(1), default=10, metavar="N",
+                        help="frames per second of the movie (default: %(default)s)")
+    parser.add_argument("--tensorboard", metavar="DIR",
+                        help="also write accuracy, loss, learning rate and the weight and bias "
+                             "histograms as TensorBoard summaries into DIR")
     args = parser.parse_args()
+    check_output(parser, "--save-png", args.save_png, ".png")
+    check_output(parser, "--save-movie", args.save_movie, ".mp4")
+    if args.save_movie:
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            parser.error("--save-movie needs the imageio-ffmpeg package: python3 -m pip install imageio-ffmpeg")
+    if args.tensorboard:
+        try:
+            os.makedirs(args.tensorboard, exist_ok=True)
+        except OSError as e:
+            parser.error(f"--tensorboard: cannot create {args.tensorboard} ({e.strerror})")
 
     tf.disable_eager_execution()  # the scripts build a graph first, then run it in a Session
     tf.reset_default_graph()
@@ -118,6 +142,19 @@ def setup(description, iterations, batch_size=100):
     tensorflow.config.experimental.enable_op_determinism()  # same seed, same numbers
     args.rng = np.random.default_rng(args.seed)
     return args
+
+
+def check_output(parser, flag, path, extension):
+    """A file we will write at the end must be writable now, not after an hour of training."""
+    if path is None:
+        return
+    if not path.lower().endswith(extension):
+        parser.error(f"{flag} {path}: the file name must end in {extension}")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        parser.error(f"{flag} {path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        parser.error(f"{flag} {path}: the folder {directory} is not writable")
 
 
 def has_display():
@@ -156,7 +193,7 @@ class Loop:
         self.args = args
         self.model = model
         self.timers = {"training steps": 0.0, "test passes": 0.0, "training-batch stats": 0.0,
-                       "batch preparation": 0.0}
+                       "batch preparation": 0.0, "animation and summaries": 0.0}
         self.best_accuracy, self.best_step = -1.0, 0
         rate = model["learning_rate"]
         # fetched with the training stats: a tensor when it decays, a constant otherwise
@@ -164,58 +201,114 @@ class Loop:
 
     def train(self):
         args, m = self.args, self.model
-        if not args.headless and not has_display():
-            print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
-            args.headless = True
-        elif not args.headless:
-            print("The live animation is not part of this version yet: text only.", flush=True)
         data = mnistdata.load(args.data_dir, one_hot=True, pixels_as_bytes=True)
         if args.batch_size > len(data.train_images):
             raise UserError(f"--batch-size {args.batch_size} is larger than the training set "
                             f"({len(data.train_images)} images)")
+        self.animation = self.open_animation()
+        weights, biases = flat(m["weights"]), flat(m["biases"])
+        self.predicted = tf.argmax(m["Y"], 1)
+        summaries = Summaries(args.tensorboard, weights, biases) if args.tensorboard else None
 
         config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
                                 inter_op_parallelism_threads=args.threads)
-        with tf.Session(config=config) as sess:
-            sess.run(tf.global_variables_initializer())
-            self.print_header(data)
-            batches = shuffled_batches(len(data.train_images), args.batch_size, args.rng)
-            steps_per_epoch = len(data.train_images) / args.batch_size
-            self.training_started = time.perf_counter()
-            self.startup = process_age()
-            for i in range(args.iterations + 1):
+        try:
+            with tf.Session(config=config) as sess:
+                sess.run(tf.global_variables_initializer())
+                if summaries:
+                    summaries.open(sess.graph)
+                self.print_header(data)
+                self.loop(sess, data, weights, biases, summaries)
+                self.print_summary(sess, weights, biases)
+        except BaseException:
+            if self.animation:
+                self.animation.abandon()
+            raise
+        finally:
+            if summaries:
+                summaries.close()
+        if self.animation:
+            self.animation.finish(png=args.save_png)
+
+    def open_animation(self):
+        """The live window, or an off-screen figure for --save-png and --save-movie, or None."""
+        args = self.args
+        title = os.path.basename(sys.argv[0])
+        options = dict(movie=args.save_movie, movie_fps=args.movie_fps)
+        if not args.headless:
+            if not has_display():
+                print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
+            else:
+                try:
+                    return visualisation.Animation(title, args.iterations, live=True, **options)
+                except visualisation.NoWindow as e:
+                    print(f"{e}: running headless, text only.", flush=True)
+        if args.save_png or args.save_movie:
+            return visualisation.Animation(title, args.iterations, live=False, **options)
+        return None
+
+    def loop(self, sess, data, weights, biases, summaries):
+        args, m, animation = self.args, self.model, self.animation
+        batches = shuffled_batches(len(data.train_images), args.batch_size, args.rng)
+        steps_per_epoch = len(data.train_images) / args.batch_size
+        self.training_started = time.perf_counter()
+        self.startup = process_age()
+        for i in range(args.iterations + 1):
+            tick = time.perf_counter()
+            indices = next(batches)
+            feed = {m["X"]: mnistdata.to_float(data.train_images[indices]),
+                    m["Y_"]: data.train_labels[indices]}
+            if m["step"] is not None:
+                feed[m["step"]] = i
+            self.timers["batch preparation"] += time.perf_counter() - tick
+
+            if i % args.log_every == 0 or i == args.iterations:
                 tick = time.perf_counter()
-                indices = next(batches)
-                feed = {m["X"]: mnistdata.to_float(data.train_images[indices]),
-                        m["Y_"]: data.train_labels[indices]}
-                if m["step"] is not None:
-                    feed[m["step"]] = i
-                self.timers["batch preparation"] += time.perf_counter() - tick
+                accuracy, loss, rate, predicted = sess.run(
+                    [m["accuracy"], m["cross_entropy"], self.learning_rate, self.predicted],
+                    {**feed, **m["testing_feed"]})
+                self.timers["training-batch stats"] += time.perf_counter() - tick
+                print(f"{self.prefix(i, steps_per_epoch, rate)}  training: "
+                      f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
+                if animation:
+                    animation.add_training(i, accuracy, loss, feed[m["X"]],
+                                           data.train_labels[indices].argmax(1), predicted)
+                if summaries:
+                    summaries.scalars(i, {"accuracy/training": accuracy, "loss/training": loss,
+                                          "learning_rate": rate})
 
-                if i % args.log_every == 0 or i == args.iterations:
+            if i % args.test_every == 0 or i == args.iterations:
+                tick = time.perf_counter()
+                accuracy, loss, predicted = self.test_pass(sess, data, i)
+                self.timers["test passes"] += time.perf_counter() - tick
+                if accuracy > self.best_accuracy:
+                    self.best_accuracy, self.best_step = accuracy, i
+                print(f"{self.prefix(i, steps_per_epoch, None)}  test:     "
+                      f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
+                self.final_accuracy = accuracy
+                if animation or summaries:
                     tick = time.perf_counter()
-                    accuracy, loss, rate = sess.run(
-                        [m["accuracy"], m["cross_entropy"], self.learning_rate],
-                        {**feed, **m["testing_feed"]})
-                    self.timers["training-batch stats"] += time.perf_counter() - tick
-                    print(f"{self.prefix(i, steps_per_epoch, rate)}  training: "
-                          f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
+                    values = sess.run([weights, biases])
+                    if animation:
+                        shown = len(predicted)
+                        animation.add_test(i, accuracy, loss, mnistdata.to_float(data.test_images[:shown]),
+                                           data.test_labels[:shown].argmax(1), predicted)
+                        animation.add_spread(i, *values)
+                        animation.frame()
+                    if summaries:
+                        summaries.scalars(i, {"accuracy/test": accuracy, "loss/test": loss})
+                        summaries.histograms(sess, i)
+                    self.timers["animation and summaries"] += time.perf_counter() - tick
 
-                if i % args.test_every == 0 or i == args.iterations:
-                    tick = time.perf_counter()
-                    accuracy, loss = self.test_pass(sess, data, i)
-                    self.timers["test passes"] += time.perf_counter() - tick
-                    if accuracy > self.best_accuracy:
-                        self.best_accuracy, self.best_step = accuracy, i
-                    print(f"{self.prefix(i, steps_per_epoch, None)}  test:     "
-                          f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
-                    self.final_accuracy = accuracy
-
-                if i < args.iterations:
-                    tick = time.perf_counter()
-                    sess.run(m["train_step"], {**feed, **m["training_feed"]})
-                    self.timers["training steps"] += time.perf_counter() - tick
-            self.print_summary(sess)
+            if animation:
+                tick = time.perf_counter()
+                if not animation.tick():
+                    raise UserError(f"the window was closed at step {i}: training stopped")
+                self.timers["animation and summaries"] += time.perf_counter() - tick
+            if i < args.iterations:
+                tick = time.perf_counter()
+                sess.run(m["train_step"], {**feed, **m["training_feed"]})
+                self.timers["training steps"] += time.perf_counter() - tick
 
     def prefix(self, i, steps_per_epoch, rate):
         """The start of a progress line; the learning rate is shown on training lines only."""
@@ -228,15 +321,19 @@ class Loop:
         """Accuracy and loss over the whole test set, a slice at a time to bound the memory."""
         m, size = self.model, self.args.test_batch_size
         total_accuracy = total_loss = 0.0
+        predictions = []  # of the first test images, for the animation
         for start in range(0, len(data.test_images), size):
             images = mnistdata.to_float(data.test_images[start:start + size])
             feed = {m["X"]: images, m["Y_"]: data.test_labels[start:start + size], **m["testing_feed"]}
             if m["step"] is not None:
                 feed[m["step"]] = i
-            accuracy, loss = sess.run([m["accuracy"], m["cross_entropy"]], feed)
+            accuracy, loss, predicted = sess.run([m["accuracy"], m["cross_entropy"], self.predicted], feed)
             total_accuracy += accuracy * len(images)  # both are batch means: weight by slice size
             total_loss += loss * len(images)
-        return total_accuracy / len(data.test_images), total_loss / len(data.test_images)
+            if start < visualisation.TEST_DIGITS:
+                predictions.append(predicted)
+        predictions = np.concatenate(predictions)[:visualisation.TEST_DIGITS]
+        return total_accuracy / len(data.test_images), total_loss / len(data.test_images), predictions
 
     def print_header(self, data):
         m, args = self.model, self.args
@@ -246,19 +343,43 @@ class Loop:
               f"{len(data.test_images)} test images; {count(m['weights'])} weights and "
               f"{count(m['biases'])} biases to learn", flush=True)
 
-    def print_summary(self, sess):
+    def print_summary(self, sess, weights, biases):
         args = self.args
         seconds = time.perf_counter() - self.training_started
         images = args.iterations * args.batch_size
-        weights, biases = sess.run([flat(self.model["weights"]), flat(self.model["biases"])])
+        weights, biases = sess.run([weights, biases])
         print(f"weights range from {weights.min():.3f} to {weights.max():.3f}, biases from "
               f"{biases.min():.3f} to {biases.max():.3f}")
         print(f"final test accuracy {self.final_accuracy:.4f} (best {self.best_accuracy:.4f} at "
               f"step {self.best_step}); {args.iterations} steps in {seconds:.1f} s, "
               f"{images / seconds:,.0f} training images/s")
-        breakdown = ", ".join(f"{value:.1f} s {name}" for name, value in self.timers.items())
+        breakdown = ", ".join(f"{value:.1f} s {name}" for name, value in self.timers.items()
+                              if value or name != "animation and summaries")
         print(f"time: {breakdown}; startup {self.startup:.1f} s; peak memory {peak_memory_mb():.0f} MB",
               flush=True)
+
+
+class Summaries:
+    """--tensorboard: the printed numbers as scalars, the weights and biases as histograms."""
+
+    def __init__(self, directory, weights, biases):
+        self.directory, self.writer = directory, None
+        self.histogram_op = tf.summary.merge([tf.summary.histogram("weights", weights),
+                                              tf.summary.histogram("biases", biases)])
+
+    def open(self, graph):
+        self.writer = tf.summary.FileWriter(self.directory, graph)
+
+    def scalars(self, step, values):
+        values = [tf.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
+        self.writer.add_summary(tf.Summary(value=values), step)
+
+    def histograms(self, sess, step):
+        self.writer.add_summary(sess.run(self.histogram_op), step)
+
+    def close(self):
+        if self.writer:
+            self.writer.close()
 
 
 def flat(tensors):

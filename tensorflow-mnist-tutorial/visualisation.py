@@ -1,0 +1,371 @@
+"""The six-panel picture of a network learning, live in a window, in a movie or in a PNG.
+
+    1 accuracy              2 cross-entropy loss     3 training digits
+    4 weights (spread)      5 biases (spread)        6 test digits
+
+Keys in the window: 1 to 6 show one panel alone, 7 panels 1 and 2, 8 panels 4 and 5, 9 panels 3
+and 6, 0 or Esc all six again; Space pauses and resumes training. Matplotlib's own keys keep
+working: o zooms to a box, h goes home, ctrl+s saves the picture.
+
+Training never waits for the drawing: the training loop hands over numbers as it gets them, and
+the window is redrawn from the latest ones at most five times a second, never spending more than
+a fifth of the time drawing. Digit montages are built only for a frame, and only when they changed.
+"""
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from mnistdata import atomic_file, current_umask
+
+PANELS = ("accuracy", "loss", "training digits", "weights", "biases", "test digits")
+LAYOUTS = {  # key: panels shown, numbered 1 to 6 as above
+    "1": (1,), "2": (2,), "3": (3,), "4": (4,), "5": (5,), "6": (6,),
+    "7": (1, 2), "8": (4, 5), "9": (3, 6), "0": (1, 2, 3, 4, 5, 6), "escape": (1, 2, 3, 4, 5, 6),
+}
+SPREAD_PERCENTILES = np.linspace(0, 100, 8)  # 8 lines bound 7 bands of about 14% of the values each
+TEST_DIGITS, TEST_COLUMNS = 1000, 40  # 25 rows of 40
+FIGURE_INCHES, DPI = (12.8, 7.2), 100  # 1280x720: also the movie's frame size
+MAX_FPS, MAX_DRAWING_SHARE = 5.0, 0.2
+EVENT_INTERVAL = 0.05  # seconds between two looks at the keyboard and mouse
+
+# A 5x7 pixel font for the labels of misrecognised digits.
+GLYPHS = {
+    0: [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."],
+    1: ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."],
+    2: [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"],
+    3: ["#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."],
+    4: ["...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."],
+    5: ["#####", "#....", "####.", "....#", "....#", "#...#", ".###."],
+    6: ["..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."],
+    7: ["#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."],
+    8: [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."],
+    9: [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."],
+}
+GLYPH_MASKS = {d: np.array([[c == "#" for c in row] for row in rows]) for d, rows in GLYPHS.items()}
+WRONG_BACKGROUND = np.array([1.0, 0.55, 0.55])
+LABEL_COLOUR = np.array([0.35, 0.0, 0.0])
+
+
+class NoWindow(Exception):
+    """No window could be opened: the caller goes on headless."""
+
+
+def digit_grid(images, labels, predictions, columns):
+    """A montage of digits: black on white when recognised, on red with both labels when not.
+
+    images [N, 28, 28] or [N, 28, 28, 1] with pixels in [0, 1]; labels and predictions [N] ints.
+    Returns an RGB image [rows * 28, columns * 28, 3]; unused cells stay white. The correct label
+    is drawn in the bottom-left corner of a red cell, the predicted one in the bottom-right.
+    """
+    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    count = len(images)
+    rows = -(-count // columns)
+    wrong = np.asarray(labels) != np.asarray(predictions)
+    background = np.where(wrong[:, None, None, None], WRONG_BACKGROUND, 1.0)  # [N, 1, 1, 3]
+    cells = background * (1.0 - images[..., None])  # ink darkens the background
+    for i in np.flatnonzero(wrong):
+        for digit, x in ((labels[i], 1), (predictions[i], 22)):
+            cells[i, 20:27, x:x + 5][GLYPH_MASKS[int(digit)]] = LABEL_COLOUR
+    grid = np.ones((rows * columns, 28, 28, 3), dtype=np.float32)
+    grid[:count] = cells
+    return grid.reshape(rows, columns, 28, 28, 3).swapaxes(1, 2).reshape(rows * 28, columns * 28, 3)
+
+
+def wrong_first(labels, predictions):
+    """Indices that put misrecognised digits first, each group in its original order."""
+    return np.argsort(np.asarray(labels) == np.asarray(predictions), kind="stable")
+
+
+class Animation:
+    """The figure, the numbers behind it, and (when live) its window.
+
+    The training loop calls add_training / add_test / add_spread with new numbers, tick() at every
+    step, and finish() at the end. live=False draws off-screen, for --save-png and --save-movie.
+    """
+
+    def __init__(self, title, iterations, live, weights_title="Weights", biases_title="Biases",
+                 movie=None, movie_fps=10):
+        import matplotlib
+        if not live:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.gridspec import GridSpec
+
+        self.plt = plt
+        if live and not is_interactive_backend(matplotlib.get_backend()):
+            raise NoWindow(f"matplotlib cannot open a window here (it chose the {matplotlib.get_backend()} "
+                           "backend; on Linux check DISPLAY and install python3-tk)")
+        try:
+            self.figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
+        except Exception as e:  # TclError, Qt and macOS errors have no common type
+            raise NoWindow(f"cannot open a window ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        self.live, self.iterations = live, iterations
+        if live:
+            self.figure.canvas.manager.set_window_title(title)
+        self.figure.suptitle(title, fontsize=11)
+        margins = dict(left=0.05, right=0.98, bottom=0.07, top=0.91, wspace=0.28, hspace=0.35)
+        self.grids = {1: GridSpec(1, 1, **margins), 2: GridSpec(1, 2, **margins), 6: GridSpec(2, 3, **margins)}
+        self.axes = [self.figure.add_subplot(self.grids[6][i]) for i in range(6)]
+        self.layout = LAYOUTS["0"]
+        self.paused = self.closed = False
+        self.training = ([], [], [])  # steps, accuracies, losses
+        self.test = ([], [], [])
+        self.spreads = ([], [], [])  # steps, weight percentiles, bias percentiles
+        self.training_digits = self.test_digits = None
+        self.last_draw = self.last_events = self.draw_seconds = 0.0
+        self.changed = set()  # the parts with new numbers since the last frame
+        self.build(weights_title, biases_title)
+        self.movie = MovieWriter(movie, movie_fps) if movie else None
+        self.figure.canvas.mpl_connect("key_press_event", self.on_key)
+        self.figure.canvas.mpl_connect("close_event", self.on_close)
+        if live:
+            plt.show(block=False)
+            self.draw()
+            self.last_draw = 0.0  # the first numbers are drawn as soon as they come
+
+    # --- building and drawing the panels --------------------------------------------------------
+
+    def build(self, weights_title, biases_title):
+        accuracy, loss, training_digits, weights, biases, test_digits = self.axes
+        for ax, name in ((accuracy, "Accuracy"), (loss, "Cross-entropy loss")):
+            ax.set_title(name, fontsize=10)
+            ax.set_xlim(0, self.iterations)
+            ax.set_xlabel("training step", fontsize=8)
+            ax.grid(True, alpha=0.3)
+        accuracy.set_ylim(0, 1)
+        self.lines = {
+            "training accuracy": accuracy.plot([], [], color="tab:blue", lw=1, label="training")[0],
+            "test accuracy": accuracy.plot([], [], color="tab:red", lw=1.5, label="test")[0],
+            "training loss": loss.plot([], [], color="tab:blue", lw=1, label="training")[0],
+            "test loss": loss.plot([], [], color="tab:red", lw=1.5, label="test")[0],
+        }
+        accuracy.legend(loc="lower right", fontsize=8)
+        loss.legend(loc="upper right", fontsize=8)
+        training_digits.set_title("Training digits (red: misrecognised)", fontsize=10)
+        test_digits.set_title("Test digits, misrecognised first", fontsize=10)
+        self.images = {}
+        for ax, key, shape in ((training_digits, "training", (280, 280)), (test_digits, "test", (700, 1120))):
+            ax.set_xticks([])
+            self.images[key] = ax.imshow(np.ones(shape + (3,)), interpolation="nearest", aspect="equal")
+        training_digits.set_yticks([])
+        test_digits.set_ylabel("accuracy", fontsize=8)
+        for ax, name in ((weights, weights_title), (biases, biases_title)):
+            ax.set_title(f"{name}: spread of values (7 bands)", fontsize=10)
+            ax.set_xlim(0, self.iterations)
+            ax.set_xlabel("training step", fontsize=8)
+        self.bands = {3: [], 4: []}
+        for ax in self.axes:
+            ax.tick_params(labelsize=8)
+
+    def add_training(self, step, accuracy, loss, images=None, labels=None, predictions=None):
+        for series, value in zip(self.training, (step, accuracy, loss)):
+            series.append(value)
+        if images is not None:
+            self.training_digits = (images, labels, predictions)
+            self.changed.add("training digits")
+        self.changed.add("curves")
+
+    def add_test(self, step, accuracy, loss, images=None, labels=None, predictions=None):
+        for series, value in zip(self.test, (step, accuracy, loss)):
+            series.append(value)
+        if images is not None:
+            self.test_digits = (images, labels, predictions)
+            self.changed.add("test digits")
+        self.changed.add("curves")
+
+    def add_spread(self, step, weights, biases):
+        """weights and biases: every value of them, flattened; kept as percentiles only."""
+        self.spreads[0].append(step)
+        self.spreads[1].append(np.percentile(weights, SPREAD_PERCENTILES))
+        self.spreads[2].append(np.percentile(biases, SPREAD_PERCENTILES))
+        self.changed.add("spread")
+
+    def update_artists(self):
+        """Bring the parts that have new numbers up to date."""
+        if "curves" in self.changed:
+            self.update_curves()
+        if "training digits" in self.changed:
+            images, labels, predictions = self.training_digits
+            self.images["training"].set_data(digit_grid(images[:100], labels[:100], predictions[:100], 10))
+        if "test digits" in self.changed:
+            images, labels, predictions = self.test_digits
+            order = wrong_first(labels, predictions)
+            self.images["test"].set_data(digit_grid(images[order], labels[order], predictions[order], TEST_COLUMNS))
+            self.set_accuracy_scale(len(labels), float(np.mean(labels == predictions)))
+        if "spread" in self.changed:
+            for index, values in ((3, self.spreads[1]), (4, self.spreads[2])):
+                self.draw_bands(index, self.spreads[0], np.array(values))
+        self.changed.clear()
+
+    def update_curves(self):
+        steps, accuracies, losses = self.training
+        self.lines["training accuracy"].set_data(steps, accuracies)
+        self.lines["training loss"].set_data(steps, losses)
+        steps, accuracies, losses = self.test
+        self.lines["test accuracy"].set_data(steps, accuracies)
+        self.lines["test loss"].set_data(steps, losses)
+        all_losses = self.training[2] + self.test[2]
+        if all_losses:
+            top = max(np.percentile(all_losses, 98) * 1.1, 1e-3)  # an early spike should not flatten the rest
+            self.axes[1].set_ylim(0, top)
+
+    def set_accuracy_scale(self, count, accuracy):
+        """Ticks beside the test digits: the red cells above a tick's row leave that accuracy.
+
+        The current accuracy is always marked, at the edge of the red cells; round values are
+        added where they leave room for their labels.
+        """
+        pixels_per_digit = 28 / TEST_COLUMNS
+        position = lambda value: (1 - value) * count * pixels_per_digit  # noqa: E731
+        kept = {position(accuracy): f"{accuracy:.1%}"}
+        for value in (1.0, 0.99, 0.98, 0.97, 0.96, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.25, 0.0):
+            y = position(value)
+            if all(abs(y - other) >= 84 for other in kept):  # three rows apart: legible labels
+                kept[y] = f"{value:.0%}"
+        ticks = sorted(kept)
+        self.axes[5].set_yticks(ticks, [kept[y] for y in ticks])
+
+    def draw_bands(self, index, steps, percentiles):
+        ax = self.axes[index]
+        for band in self.bands[index]:
+            band.remove()
+        shades = (0.85, 0.7, 0.5, 0.3, 0.5, 0.7, 0.85)  # darkest in the middle
+        self.bands[index] = [
+            ax.fill_between(steps, percentiles[:, i], percentiles[:, i + 1], color=str(shades[i]), lw=0)
+            for i in range(7)]
+        low, high = percentiles.min(), percentiles.max()
+        pad = (high - low) * 0.05 or 0.1
+        ax.set_ylim(low - pad, high + pad)
+
+    def draw(self):
+        started = time.perf_counter()
+        self.update_artists()
+        self.figure.canvas.draw()
+        if self.live:
+            self.figure.canvas.flush_events()
+            self.last_events = time.perf_counter()
+        self.draw_seconds = time.perf_counter() - started
+        self.last_draw = time.perf_counter()
+
+    # --- the window -------------------------------------------------------------------------------
+
+    def tick(self):
+        """Called at every training step: redraw when a frame is due, handle keys, wait while paused.
+
+        Returns False once the window has been closed.
+        """
+        if self.live:
+            now = time.perf_counter()
+            # at most MAX_FPS frames a second, and drawing takes at most MAX_DRAWING_SHARE of the time
+            if now - self.last_draw >= max(1.0 / MAX_FPS, self.draw_seconds / MAX_DRAWING_SHARE):
+                self.draw()
+            elif now - self.last_events >= EVENT_INTERVAL:  # keys and clicks answered promptly
+                self.figure.canvas.flush_events()
+                self.last_events = now
+        while self.paused and not self.closed:
+            self.figure.canvas.start_event_loop(0.05)
+        return not self.closed
+
+    def on_key(self, event):
+        if event.key == " ":
+            self.paused = not self.paused
+            self.figure.suptitle(self.figure._suptitle.get_text().removesuffix("  (paused: Space resumes)")
+                                 + ("  (paused: Space resumes)" if self.paused else ""), fontsize=11)
+            self.figure.canvas.draw_idle()
+        elif event.key in LAYOUTS:
+            self.show_panels(LAYOUTS[event.key])
+            self.figure.canvas.draw_idle()
+
+    def on_close(self, event):
+        self.closed = True
+        self.paused = False
+
+    def show_panels(self, panels):
+        """Show these panels (numbered 1 to 6), laid out to fill the window, and hide the others."""
+        self.layout = tuple(panels)
+        grid = self.grids[6 if len(panels) > 2 else len(panels)]
+        for number, ax in enumerate(self.axes, start=1):
+            ax.set_visible(number in panels)
+        for slot, number in enumerate(panels if len(panels) <= 2 else range(1, 7)):
+            self.axes[number - 1].set_position(grid[slot].get_position(self.figure))
+
+    def visible_panels(self):
+        return tuple(number for number, ax in enumerate(self.axes, start=1) if ax.get_visible())
+
+    # --- export and the end -------------------------------------------------------------------------
+
+    def frame(self):
+        """Record the current state into the movie, if one is being made."""
+        if self.movie:
+            layout = self.layout
+            self.show_panels(LAYOUTS["0"])
+            self.draw()
+            self.movie.add(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
+            self.show_panels(layout)
+
+    def finish(self, png=None):
+        """Final frame, the PNG and the movie; then, when live, wait for the window to be closed."""
+        self.draw()
+        if png:
+            layout = self.layout
+            self.show_panels(LAYOUTS["0"])
+            with atomic_file(png) as f:
+                self.figure.savefig(f, format="png", dpi=DPI)
+            self.show_panels(layout)
+            self.draw()
+        if self.movie:
+            self.movie.close()
+        if self.live and not self.closed:
+            print("Training is over: close the window to exit.", flush=True)
+            self.plt.show(block=True)
+
+    def abandon(self):
+        if self.movie:
+            self.movie.abandon()
+
+
+def is_interactive_backend(name):
+    return name.lower() not in ("agg", "pdf", "ps", "svg", "pgf", "cairo", "template") \
+        and not name.lower().startswith("module://matplotlib_inline")
+
+
+class MovieWriter:
+    """Frames into an H.264 mp4 through the ffmpeg that the imageio-ffmpeg wheel ships."""
+
+    def __init__(self, path, fps):
+        import imageio_ffmpeg
+
+        self.path, self.fps = path, fps
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, self.temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".mp4")
+        os.close(fd)
+        width, height = FIGURE_INCHES[0] * DPI, FIGURE_INCHES[1] * DPI
+        self.size = (int(width), int(height))
+        self.writer = imageio_ffmpeg.write_frames(
+            self.temporary, self.size, fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+            quality=None, bitrate=None, output_params=["-crf", "23", "-preset", "veryfast"],
+            macro_block_size=8, ffmpeg_log_level="error")
+        self.writer.send(None)
+        self.frames = 0
+
+    def add(self, rgb):
+        width, height = self.size
+        frame = np.full((height, width, 3), 255, dtype=np.uint8)  # a resized window: crop or pad
+        h, w = min(height, rgb.shape[0]), min(width, rgb.shape[1])
+        frame[:h, :w] = rgb[:h, :w]
+        self.writer.send(frame.tobytes())
+        self.frames += 1
+
+    def close(self):
+        self.writer.close()
+        os.chmod(self.temporary, 0o666 & ~current_umask())  # mkstemp makes it private
+        os.replace(self.temporary, self.path)
+
+    def abandon(self):
+        try:
+            self.writer.close()
+        finally:
+            if os.path.exists(self.temporary):
+                os.unlink(self.temporary)

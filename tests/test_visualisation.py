@@ -1,0 +1,373 @@
+"""Promises of the six-panel animation: what it draws, how its keys behave, what it exports,
+and that a real window under a real X server answers real key presses."""
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backend_bases import KeyEvent  # noqa: E402
+
+import visualisation  # noqa: E402
+from conftest import TUTORIAL, clean_env, run_python  # noqa: E402
+from xwd import read_xwd  # noqa: E402
+
+WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
+
+
+def cell_corner(grid, index, columns):
+    """The top-left pixel of a cell: MNIST digits never touch it, so it shows the background."""
+    row, column = divmod(index, columns)
+    return grid[row * 28, column * 28]
+
+
+# --- the digit montages -----------------------------------------------------------------------
+
+def test_digit_grid_is_red_exactly_where_predictions_are_wrong():
+    rng = np.random.default_rng(1)
+    images = np.zeros((23, 28, 28), np.float32)
+    images[:, 6:22, 10:18] = rng.random((23, 16, 8))  # ink in the middle, as in MNIST
+    labels = rng.integers(0, 10, 23)
+    predictions = labels.copy()
+    wrong = [0, 5, 17, 22]
+    predictions[wrong] = (labels[wrong] + 3) % 10
+    grid = visualisation.digit_grid(images, labels, predictions, columns=5)
+    assert grid.shape == (5 * 28, 5 * 28, 3)
+    for i in range(23):
+        expected = RED if i in wrong else WHITE
+        np.testing.assert_allclose(cell_corner(grid, i, 5), expected)
+    # the labels: correct one bottom-left, predicted one bottom-right, in the 5x7 font
+    cell = grid[0:28, 0:28]
+    glyph = visualisation.GLYPH_MASKS
+    np.testing.assert_allclose(cell[20:27, 1:6][glyph[int(labels[0])]], [visualisation.LABEL_COLOUR] * glyph[int(labels[0])].sum(), rtol=1e-6)
+    np.testing.assert_allclose(cell[20:27, 22:27][glyph[int(predictions[0])]], [visualisation.LABEL_COLOUR] * glyph[int(predictions[0])].sum(), rtol=1e-6)
+    # a recognised digit is ink on white: each pixel is 1 - its value, in grey
+    recognised = grid[0:28, 28:56]
+    np.testing.assert_allclose(recognised, np.repeat(1 - images[1][..., None], 3, axis=2), rtol=1e-6)
+
+
+def test_misrecognised_digits_come_first_in_their_original_order():
+    labels = np.array([1, 2, 3, 4, 5, 6])
+    predictions = np.array([1, 0, 3, 0, 5, 0])
+    assert visualisation.wrong_first(labels, predictions).tolist() == [1, 3, 5, 0, 2, 4]
+
+
+# --- a real script, drawn off-screen ----------------------------------------------------------
+
+@pytest.fixture
+def trained_animation(mnist, tmp_path, monkeypatch, capsys):
+    """Run 2.2 in this process for 300 steps with --save-png; give back the figure and output."""
+    captured = {}
+    finish = visualisation.Animation.finish
+
+    def keep(self, png=None):
+        captured["animation"] = self
+        finish(self, png)
+
+    monkeypatch.setattr(visualisation.Animation, "finish", keep)
+    png = tmp_path / "end.png"
+    script = os.path.join(TUTORIAL, "mnist_2.2_five_layers_relu_lrdecay_dropout.py")
+    monkeypatch.setattr(sys, "argv", [script, "--headless", "--iterations", "300", "--save-png", str(png)])
+    runpy.run_path(script, run_name="__main__")
+    return captured["animation"], capsys.readouterr().out, png
+
+
+def printed(output, kind):
+    """(step, accuracy, loss) of each printed line of one kind ("training" or "test")."""
+    pattern = rf"^step\s+(\d+) .*{kind}:\s+accuracy ([\d.]+)\s+loss\s+([\d.]+)"
+    return [(int(s), float(a), float(c)) for s, a, c in re.findall(pattern, output, re.MULTILINE)]
+
+
+def test_save_png_writes_the_six_panel_picture(trained_animation):
+    animation, _, png = trained_animation
+    picture = matplotlib.image.imread(png)
+    assert picture.shape[:2] == (720, 1280)
+    assert animation.visible_panels() == (1, 2, 3, 4, 5, 6)
+    assert [ax.get_title() for ax in animation.axes] == [
+        "Accuracy", "Cross-entropy loss", "Training digits (red: misrecognised)",
+        "Weights: spread of values (7 bands)", "Biases: spread of values (7 bands)",
+        "Test digits, misrecognised first"]
+    # The picture has red in it only if something was misrecognised; at 300 steps something is.
+    reds = (picture[..., 0] > 0.95) & (picture[..., 1] < 0.6) & (picture[..., 2] < 0.6)
+    assert reds.sum() > 100
+
+
+def test_the_curves_hold_the_printed_numbers(trained_animation):
+    animation, output, _ = trained_animation
+    for kind in ("training", "test"):
+        points = printed(output, kind)
+        assert len(points) == (16 if kind == "training" else 4)
+        steps, accuracies = animation.lines[f"{kind} accuracy"].get_data()
+        _, losses = animation.lines[f"{kind} loss"].get_data()
+        assert list(steps) == [p[0] for p in points]
+        np.testing.assert_allclose(accuracies, [p[1] for p in points], atol=5e-5)
+        np.testing.assert_allclose(losses, [p[2] for p in points], atol=5e-4)
+    spread_steps, weights, biases = animation.spreads
+    assert spread_steps == [0, 100, 200, 300]
+    assert len(weights[0]) == 8 and np.all(np.diff(weights[-1]) >= 0)  # 8 percentiles, in order
+    assert len(animation.bands[3]) == 7 and len(animation.bands[4]) == 7  # 7 bands each
+
+
+def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_animation):
+    animation, output, _ = trained_animation
+    images, labels, predictions = animation.training_digits
+    grid = animation.images["training"].get_array()
+    wrong = labels != predictions
+    assert 0 < wrong.sum() < 100
+    for i in range(100):
+        np.testing.assert_allclose(cell_corner(grid, i, 10), RED if wrong[i] else WHITE)
+    # the training batch accuracy printed last is the share of white cells
+    assert printed(output, "training")[-1][1] == pytest.approx(1 - wrong.mean(), abs=1e-4)
+
+    images, labels, predictions = animation.test_digits
+    assert len(labels) == visualisation.TEST_DIGITS
+    grid = animation.images["test"].get_array()
+    wrong_count = int((labels != predictions).sum())
+    for i in range(visualisation.TEST_DIGITS):
+        expected = RED if i < wrong_count else WHITE  # misrecognised first
+        np.testing.assert_allclose(cell_corner(grid, i, visualisation.TEST_COLUMNS), expected)
+
+
+# --- keys, through matplotlib's own event machinery ---------------------------------------------
+
+@pytest.fixture
+def animation():
+    figure = visualisation.Animation("keys", 100, live=False)
+    yield figure
+    figure.plt.close(figure.figure)
+
+
+def press(animation, key):
+    canvas = animation.figure.canvas
+    canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", canvas, key))
+
+
+@pytest.mark.parametrize("key, panels", [
+    ("1", (1,)), ("2", (2,)), ("3", (3,)), ("4", (4,)), ("5", (5,)), ("6", (6,)),
+    ("7", (1, 2)), ("8", (4, 5)), ("9", (3, 6)), ("0", (1, 2, 3, 4, 5, 6)), ("escape", (1, 2, 3, 4, 5, 6)),
+])
+def test_each_key_shows_exactly_its_panels_laid_out_to_fill_the_window(animation, key, panels):
+    press(animation, "4" if key in ("0", "escape") else "0")  # start from another layout
+    press(animation, key)
+    assert animation.visible_panels() == panels
+    boxes = [animation.axes[n - 1].get_position(original=True) for n in panels]  # the slot it was given
+    if len(panels) == 1:
+        assert boxes[0].width > 0.9 and boxes[0].height > 0.8
+    elif len(panels) == 2:
+        left, right = boxes
+        assert left.x1 < right.x0 and left.width > 0.4 and left.height > 0.8
+        assert left.y0 == pytest.approx(right.y0)
+    else:
+        assert len({round(b.y0, 3) for b in boxes}) == 2 and len({round(b.x0, 3) for b in boxes}) == 3
+
+
+def test_matplotlib_keys_are_left_to_matplotlib(animation):
+    keymaps = matplotlib.rcParams
+    assert "o" in keymaps["keymap.zoom"] and "h" in keymaps["keymap.home"]
+    assert "ctrl+s" in keymaps["keymap.save"]
+    press(animation, "o")
+    assert animation.visible_panels() == (1, 2, 3, 4, 5, 6) and not animation.paused
+
+
+def test_space_pauses_training_until_pressed_again(animation):
+    assert animation.tick() is True  # not paused: returns at once
+    press(animation, " ")
+    assert animation.paused
+    threading.Timer(0.6, press, (animation, " ")).start()
+    started = time.perf_counter()
+    assert animation.tick() is True  # blocks: the training loop cannot take a step meanwhile
+    assert time.perf_counter() - started >= 0.5
+    assert not animation.paused
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def ffmpeg():
+    import imageio_ffmpeg
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def test_save_movie_records_an_h264_mp4_of_the_expected_length(mnist, tmp_path):
+    movie = tmp_path / "learning.mp4"
+    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "200",
+                         "--test-every", "20", "--save-movie", str(movie), "--movie-fps", "5"])
+    assert result.returncode == 0, result.stderr
+    probe = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(movie), "-map", "0:v:0", "-c", "copy",
+                            "-f", "null", "-"], capture_output=True, text=True)
+    assert re.search(r"Video: h264.*1280x720", probe.stderr), probe.stderr
+    frames = int(re.findall(r"frame=\s*(\d+)", probe.stderr)[-1])
+    assert frames == 11  # one per test pass: steps 0, 20, ..., 200
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", probe.stderr)
+    assert float(duration[3]) == pytest.approx(11 / 5, abs=0.25)
+    assert [p.name for p in tmp_path.iterdir()] == ["learning.mp4"]  # no temporary file left
+
+
+def test_tensorboard_summaries_read_back(mnist, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logs = tmp_path / "logs"
+    result = run_python([os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), "--headless",
+                         "--iterations", "200", "--tensorboard", str(logs)])
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(logs), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    assert {"accuracy/training", "accuracy/test", "loss/training", "loss/test", "learning_rate"} <= set(
+        events.Tags()["scalars"])
+    test_points = printed(result.stdout, "test")
+    recorded = events.Scalars("accuracy/test")
+    assert [e.step for e in recorded] == [p[0] for p in test_points]
+    np.testing.assert_allclose([e.value for e in recorded], [p[1] for p in test_points], atol=5e-5)
+    weights = events.Histograms("weights")
+    assert [h.step for h in weights] == [0, 100, 200]
+    assert weights[-1].histogram_value.num == 184900  # every weight of 2.1
+    assert events.Histograms("biases")[-1].histogram_value.num == 400
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--save-png", "picture.jpg", "must end in .png"),
+    ("--save-png", "/no/such/folder/picture.png", "does not exist"),
+    ("--save-movie", "movie.avi", "must end in .mp4"),
+    ("--tensorboard", "/proc/version/logs", "cannot create"),
+])
+def test_export_paths_are_checked_before_training(flag, value, message):
+    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), flag, value])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+# --- a real window on a real X server -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def x_server():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the X server test runs on Linux")
+    missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
+    assert not missing, f"install {', '.join(missing)} (Debian: xvfb xdotool x11-apps), as .ci/run does"
+    display = ":97"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"):
+            break
+        time.sleep(0.05)
+    yield display
+    server.terminate()
+    server.wait()
+
+
+def screenshot(display):
+    data = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True).stdout
+    return read_xwd(data)
+
+
+def ink(region):
+    """Share of dark pixels: high over a grid of digits, low over a plot."""
+    return float((region.mean(axis=2) < 80).mean())
+
+
+class Window:
+    def __init__(self, display, *args):
+        self.display = display
+        env = clean_env(DISPLAY=display, MPLBACKEND="TkAgg")
+        self.lines = []
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        threading.Thread(target=self.read, daemon=True).start()
+        found = subprocess.run(["xdotool", "search", "--sync", "--name", "mnist_2.1"], env=env,
+                               capture_output=True, text=True, timeout=60)
+        self.id = found.stdout.split()[0]
+        subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=env, check=True)
+        geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", self.id], env=env,
+                                  capture_output=True, text=True, check=True).stdout
+        self.box = {k: int(v) for k, v in (line.split("=") for line in geometry.split())
+                    if k in ("X", "Y", "WIDTH", "HEIGHT")}
+
+    def region(self, left, right, top, bottom):
+        """A part of the window, in fractions of its width and height."""
+        x, y, w, h = self.box["X"], self.box["Y"], self.box["WIDTH"], self.box["HEIGHT"]
+        return slice(y + int(top * h), y + int(bottom * h)), slice(x + int(left * w), x + int(right * w))
+
+    def read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def steps(self):
+        return [int(line.split()[1]) for line in self.lines if line.startswith("step ")]
+
+    def key(self, name):
+        subprocess.run(["xdotool", "key", "--window", self.id, name], env={**os.environ, "DISPLAY": self.display},
+                       check=True)
+        time.sleep(1.0)  # a few frames
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def test_a_real_window_answers_real_key_presses(x_server, mnist):
+    window = Window(x_server, "--iterations", "100000")
+    try:
+        deadline = time.time() + 60
+        while not any("test:" in line for line in window.lines) and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)
+        top_right = window.region(0.77, 0.93, 0.12, 0.38)  # inside the training digits
+        top_left = window.region(0.07, 0.29, 0.12, 0.38)  # inside the accuracy plot
+        everything = screenshot(x_server)
+        assert ink(everything[top_right]) > 0.05 and ink(everything[top_left]) < 0.05
+
+        window.key("9")  # training and test digits side by side: digits now fill the left half
+        nine = screenshot(x_server)
+        assert ink(nine[top_left]) > 0.05
+
+        window.key("1")  # the accuracy curve alone: no digits anywhere up there
+        one = screenshot(x_server)
+        assert ink(one[top_right]) < 0.02 and ink(one[top_left]) < 0.02
+
+        window.key("0")  # all six again
+        assert ink(screenshot(x_server)[top_right]) > 0.05
+
+        window.key("space")  # pause: no step advances
+        paused_at = window.steps()[-1]
+        time.sleep(2.0)
+        assert window.steps()[-1] == paused_at
+        window.key("space")  # resume
+        time.sleep(2.0)
+        assert window.steps()[-1] > paused_at
+        assert window.process.poll() is None
+    finally:
+        window.close()
+
+
+def test_the_window_stays_open_when_training_ends(x_server, mnist):
+    window = Window(x_server, "--iterations", "40")
+    try:
+        deadline = time.time() + 60
+        while not any("close the window to exit" in line for line in window.lines) and time.time() < deadline:
+            time.sleep(0.2)
+        assert any(line.startswith("final test accuracy") for line in window.lines)
+        time.sleep(1.0)
+        assert window.process.poll() is None  # still showing the final state
+        assert ink(screenshot(x_server)[window.region(0.77, 0.93, 0.12, 0.38)]) > 0.05
+    finally:
+        window.close()
+
+
+def test_no_usable_display_falls_back_to_headless_in_one_line(mnist):
+    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--iterations", "20"],
+                        env=clean_env(DISPLAY=":59"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith("running headless, text only.")
+    assert "final test accuracy" in result.stdout
