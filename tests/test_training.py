@@ -33,3 +33,18 @@ def test_a_display_is_needed_on_linux(monkeypatch):
     assert not training.has_display()
     monkeypatch.setenv("DISPLAY", ":99")
     assert training.has_display()
+
+
+def test_importing_the_loop_leaves_keras_for_later_and_tf_keras_still_works():
+    # Start-up time: TensorFlow would load Keras (and matplotlib) eagerly; the scripts use neither
+    # at import, and a learner who reaches for tf.keras afterwards must still get it.
+    import os
+    import subprocess
+    import sys
+    code = ("import sys, training, tensorflow as tf\n"
+            "print('keras.src' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n"
+            "print(tf.keras.layers.Dense.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(training.__file__),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "Dense"]
