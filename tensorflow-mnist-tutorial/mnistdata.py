@@ -128,15 +128,18 @@ def find_file(data_dir, name):
 def read_bytes(path):
     """The whole file, decompressed if its name ends in .gz."""
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read()
         with open(path, "rb") as f:
-            return f.read()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise UserError(f"{path} is not a complete gzip file ({e})") from None
+            raw = f.read()
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+    return gunzip(raw, path) if path.endswith(".gz") else raw
+
+
+def gunzip(raw, source):
+    try:
+        return gzip.decompress(raw)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise UserError(f"{source} is not a complete gzip file ({e})") from None
 
 
 def parse_idx(raw, source="IDX data"):
@@ -161,17 +164,21 @@ def parse_idx(raw, source="IDX data"):
 
 def read_idx(path, magic):
     """Read one IDX file and check it is MNIST-shaped: 28x28 images (2051) or 0-9 labels (2049)."""
-    raw = read_bytes(path)
+    return check_idx(read_bytes(path), path, magic)
+
+
+def check_idx(raw, source, magic):
+    """The array in IDX bytes `raw`, checked to be MNIST-shaped images (2051) or labels (2049)."""
     if len(raw) >= 4:
         found = struct.unpack(">I", raw[:4])[0]
         if found != magic:
             kind = "images" if magic == IMAGE_MAGIC else "labels"
-            raise UserError(f"{path} has magic number {found}, not {magic} as IDX {kind} files have")
-    array = parse_idx(raw, path)
+            raise UserError(f"{source} has magic number {found}, not {magic} as IDX {kind} files have")
+    array = parse_idx(raw, source)
     if magic == IMAGE_MAGIC and array.shape[1:] != (28, 28):
-        raise UserError(f"{path} holds {'x'.join(map(str, array.shape[1:]))} images, not 28x28")
+        raise UserError(f"{source} holds {'x'.join(map(str, array.shape[1:]))} images, not 28x28")
     if magic == LABEL_MAGIC and array.size and array.max() > 9:
-        raise UserError(f"{path} has label {array.max()}; labels must be 0 to 9")
+        raise UserError(f"{source} has label {array.max()}; labels must be 0 to 9")
     return array
 
 

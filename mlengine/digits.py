@@ -1,0 +1,50 @@
+"""Write digits.json: real MNIST test digits as instances of a Vertex AI prediction request.
+
+    python3 digits.py [--count 10] [--first 0] [--data-dir DIR] [--output digits.json]
+
+Send it to a deployed model with `gcloud ai endpoints predict ENDPOINT --json-request=digits.json`,
+or to a local SavedModel with `python -m trainer.predict --json-instances digits.json ...`.
+It prints the true labels so that you can compare them with the predictions.
+"""
+import argparse
+import json
+import os
+import sys
+
+from trainer import mnistdata
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="digits.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10, help="how many digits (default: %(default)s)")
+    parser.add_argument("--first", type=int, default=0,
+                        help="index of the first test digit (default: %(default)s)")
+    parser.add_argument("--data-dir", default=os.environ.get(mnistdata.DATA_DIR_VARIABLE),
+                        help="folder of the MNIST files, fetched there if missing "
+                             "(default: $MNIST_DATA_DIR, else the tutorial's data folder)")
+    parser.add_argument("--output", default="digits.json", help="file to write (default: %(default)s)")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                             "tensorflow-mnist-tutorial", "data")
+    try:
+        if not 1 <= args.count <= 10000 or not 0 <= args.first <= 10000 - args.count:
+            raise mnistdata.UserError(f"--first {args.first} --count {args.count} is not a range of "
+                                      f"the 10,000 test digits")
+        mnist = mnistdata.load(data_dir, one_hot=False)
+        chosen = slice(args.first, args.first + args.count)
+        images, labels = mnist.test_images[chosen, :, :, 0], mnist.test_labels[chosen]
+        instances = [{"image": [[round(float(v), 4) for v in row] for row in image]} for image in images]
+        with mnistdata.atomic_file(args.output) as f:
+            f.write(json.dumps({"instances": instances}).encode())
+    except mnistdata.UserError as e:
+        sys.exit(f"digits.py: error: {e}")
+    except OSError as e:
+        sys.exit(f"digits.py: error: cannot write {args.output}: {e.strerror}")
+    print(f"{args.output}: test digits {args.first} to {args.first + args.count - 1}, labels "
+          + " ".join(str(label) for label in labels))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

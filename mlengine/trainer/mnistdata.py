@@ -1,0 +1,1 @@
+../../tensorflow-mnist-tutorial/mnistdata.py

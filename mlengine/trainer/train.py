@@ -1,0 +1,240 @@
+"""The training run behind trainer.task: graph, MonitoredTrainingSession, hooks, export."""
+import math
+import os
+import signal
+import time
+
+import tensorflow.compat.v1 as tf
+
+from trainer import data, export, model
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
+
+
+def train(args, cluster):
+    tf.disable_eager_execution()
+    tf.get_logger().setLevel("ERROR")  # TensorFlow's deprecation notices about its v1 API
+    print(f"trainer: {cluster.name()}; data {args.data_dir}; checkpoints {args.checkpoints_dir}; "
+          f"summaries {args.logs_dir}; model {args.model_dir}", flush=True)
+    print("hyperparameters: " + ", ".join(f"{name}={value}" for name, value in vars(args.hp).items()),
+          flush=True)
+
+    server = None
+    if cluster.distributed:
+        server = tf.distribute.Server(tf.train.ClusterSpec(cluster.spec), job_name=cluster.job,
+                                      task_index=cluster.index, start=True)
+        if cluster.job == "ps":
+            print(f"parameter server {cluster.index}: serving the shared variables", flush=True)
+            server.join()  # until the job ends: Vertex AI stops the parameter servers with the chief
+            return 0
+
+    found = data.find_files(args.data_dir)
+    if cluster.is_chief:
+        for directory in (args.checkpoints_dir, args.logs_dir):
+            check_writable(directory)
+
+    tf.set_random_seed(args.seed)
+    device = None
+    if cluster.distributed:  # variables on the parameter servers, everything else on this task
+        device = tf.train.replica_device_setter(worker_device=f"/job:{cluster.job}/task:{cluster.index}",
+                                                cluster=tf.train.ClusterSpec(cluster.spec))
+    with tf.device(device):
+        # each task shuffles the training set its own way
+        graph = build_graph(args, found, shuffle_seed=args.seed * 1000 + cluster.number)
+
+    stop = SignalHook()
+    hooks = [tf.train.StopAtStepHook(last_step=args.train_steps), stop, ProgressHook(graph, args, cluster)]
+    config = tf.ConfigProto()
+    if cluster.distributed:  # talk to the parameter servers, not to the other workers
+        config.device_filters.extend(["/job:ps", f"/job:{cluster.job}/task:{cluster.index}"])
+    if cluster.distributed and not cluster.is_chief:
+        wait_for_chief(server, config, graph)
+    with tf.train.MonitoredTrainingSession(
+            master=server.target if server else "", is_chief=cluster.is_chief,
+            checkpoint_dir=args.checkpoints_dir, summary_dir=args.logs_dir, hooks=hooks,
+            chief_only_hooks=[EvaluationHook(graph, args, stop)], save_checkpoint_steps=args.checkpoint_every,
+            save_checkpoint_secs=None, save_summaries_steps=args.log_every, log_step_count_steps=None,
+            config=config) as session:
+        start = session.run(graph["global_step"])
+        if start and cluster.is_chief:
+            print(f"resuming from the checkpoint at step {start}", flush=True)
+        while not session.should_stop():
+            session.run(graph["train_op"])
+
+    if stop.signalled:
+        where = f"; checkpoint written to {args.checkpoints_dir}" if cluster.is_chief else ""
+        print(f"trainer: stopped by SIGTERM after step {stop.step}{where}: run the job again with the "
+              f"same directories to resume", flush=True)
+        return EXIT_TERMINATED
+    if cluster.is_chief and not args.no_export:
+        export.saved_model(args.checkpoints_dir, args.model_dir, args.hp)
+        print(f"SavedModel exported to {args.model_dir}", flush=True)
+    return 0
+
+
+def wait_for_chief(server, config, graph):
+    """Wait, polling every second, until the chief has initialised or restored the variables.
+
+    MonitoredTrainingSession would wait too, but polls only every 30 seconds, which is most of a
+    short job.
+    """
+    with tf.Session(server.target, config=config) as session:
+        if len(session.run(graph["uninitialised"])):
+            print("waiting for the chief to initialise the variables", flush=True)
+        while len(session.run(graph["uninitialised"])):
+            time.sleep(1)
+
+
+def check_writable(directory):
+    """Fail now, in one line, rather than at the first checkpoint."""
+    probe = directory.rstrip("/") + f"/.write-test-{os.getpid()}"
+    try:
+        tf.io.gfile.makedirs(directory)
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("ok")
+        tf.io.gfile.remove(probe)
+    except tf.errors.OpError as e:
+        raise data.UserError(f"cannot write to {directory}: {e.message}") from None
+
+
+def build_graph(args, found, shuffle_seed):
+    hp = args.hp
+    global_step = tf.train.get_or_create_global_step()
+    images, labels = tf.data.make_one_shot_iterator(
+        data.training_batches(found, hp.batch_size, shuffle_seed)).get_next()
+    logits = model.logits(images, hp, training=True, step=global_step)
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32))
+    learning_rate = hp.lr_min + tf.train.exponential_decay(hp.lr0, global_step, hp.lr_decay_steps, 1 / math.e)
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm's averages
+        train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
+    tf.summary.scalar("loss/training", loss)
+    tf.summary.scalar("accuracy/training", accuracy)
+    tf.summary.scalar("learning_rate", learning_rate)
+
+    test = tf.data.make_initializable_iterator(data.test_batches(found, 1000))
+    test_images, test_labels = test.get_next()
+    test_logits = model.logits(test_images, hp, training=False)
+    correct = tf.equal(tf.argmax(test_logits, 1, output_type=tf.int32), test_labels)
+    test_sums = {
+        "correct": tf.reduce_sum(tf.cast(correct, tf.float32)),
+        "loss": tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=test_labels,
+                                                                             logits=test_logits)),
+        "count": tf.cast(tf.shape(test_labels)[0], tf.float32),
+    }
+    return dict(uninitialised=tf.report_uninitialized_variables(), global_step=global_step, train_op=train_op, loss=loss, accuracy=accuracy,
+                learning_rate=learning_rate, test_init=test.initializer, test_sums=test_sums)
+
+
+class SignalHook(tf.train.SessionRunHook):
+    """SIGTERM (Vertex AI's notice of preemption) becomes a clean stop after the current step; the
+    session's close then writes a checkpoint of that step (CheckpointSaverHook.end does)."""
+
+    def __init__(self):
+        self.signalled, self.step = False, None
+        signal.signal(signal.SIGTERM, self.on_signal)
+
+    def on_signal(self, signum, frame):
+        self.signalled = True
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs(tf.train.get_global_step())
+
+    def after_run(self, run_context, run_values):
+        self.step = run_values.results + 1
+        if self.signalled:
+            run_context.request_stop()
+
+
+class ProgressHook(tf.train.SessionRunHook):
+    """A line every --log-every steps: loss and accuracy on the batch, learning rate, speed.
+
+    With several workers the global step advances by more than one between this worker's runs,
+    so a line is due whenever it crosses a multiple of --log-every.
+    """
+
+    def __init__(self, graph, args, cluster):
+        self.graph, self.every = graph, args.log_every
+        self.prefix = f"{cluster.name()}: " if cluster.distributed else ""
+        self.distributed = cluster.distributed
+        self.last, self.own_steps = None, 0
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs({"step": self.graph["global_step"], "loss": self.graph["loss"],
+                                        "accuracy": self.graph["accuracy"],
+                                        "rate": self.graph["learning_rate"]})
+
+    def after_run(self, run_context, run_values):
+        values = run_values.results
+        step = values["step"] + 1  # the global step once this run's training step is counted
+        self.own_steps += 1
+        if self.last is None or step // self.every > self.last[0] // self.every:
+            now = time.perf_counter()
+            speed = f"  {(step - self.last[0]) / (now - self.last[1]):.2f} steps/s" if self.last else ""
+            print(f"{self.prefix}step {step:6d}  training: loss {values['loss']:.4f}  accuracy "
+                  f"{values['accuracy']:.4f}  lr {values['rate']:.6f}{speed}", flush=True)
+            self.last = (step, now)
+
+    def end(self, session):
+        if self.distributed:
+            print(f"{self.prefix}{self.own_steps} of the job's training steps were this task's", flush=True)
+
+
+class EvaluationHook(tf.train.SessionRunHook):
+    """On the chief: accuracy and loss on all test images every --eval-every steps and at the end,
+    printed, written as summaries and reported to Vertex AI's hyperparameter tuning."""
+
+    def __init__(self, graph, args, stop):
+        self.graph, self.args, self.stop = graph, args, stop
+        self.last_evaluated = None
+
+    def begin(self):
+        self.writer = tf.summary.FileWriterCache.get(self.args.logs_dir)
+        self.tuner = hypertune()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs(self.graph["global_step"])
+
+    def after_run(self, run_context, run_values):
+        step, every = run_values.results + 1, self.args.eval_every
+        if self.last_evaluated is None:  # the first step of this run, perhaps a resumed one
+            self.last_evaluated = step - 1
+        due = step // every > self.last_evaluated // every  # crossed a multiple of every
+        if due and step < self.args.train_steps and not self.stop.signalled:
+            self.evaluate(run_context.session, step)
+
+    def end(self, session):
+        step = session.run(self.graph["global_step"])
+        if step != self.last_evaluated and not self.stop.signalled:
+            self.evaluate(session, step)
+
+    def evaluate(self, session, step):
+        session.run(self.graph["test_init"])
+        totals = dict.fromkeys(self.graph["test_sums"], 0.0)
+        while True:
+            try:
+                values = session.run(self.graph["test_sums"])
+            except tf.errors.OutOfRangeError:
+                break
+            for name, value in values.items():
+                totals[name] += value
+        accuracy, loss = totals["correct"] / totals["count"], totals["loss"] / totals["count"]
+        print(f"step {step:6d}  test: accuracy {accuracy:.4f}  loss {loss:.4f} "
+              f"({int(totals['count'])} images)", flush=True)
+        self.writer.add_summary(tf.Summary(value=[
+            tf.Summary.Value(tag="accuracy/test", simple_value=accuracy),
+            tf.Summary.Value(tag="loss/test", simple_value=loss)]), step)
+        self.writer.flush()
+        if self.tuner:
+            self.tuner.report_hyperparameter_tuning_metric(
+                hyperparameter_metric_tag="accuracy", metric_value=accuracy, global_step=int(step))
+        self.last_evaluated = step
+
+
+def hypertune():
+    """The reporter for Vertex AI's hyperparameter tuning (package cloudml-hypertune), if installed."""
+    try:
+        import hypertune as package
+    except ImportError:
+        return None
+    return package.HyperTune()

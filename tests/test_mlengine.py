@@ -1,0 +1,334 @@
+"""Promises of the Vertex AI trainer in mlengine/, tested up to the wire: no cloud here."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, clean_env, run_python
+
+MLENGINE = os.path.join(ROOT, "mlengine")
+DATA_DIR = os.path.join(ROOT, "tensorflow-mnist-tutorial", "data")
+# A small version of the network keeps every run here to seconds; the code path is the same.
+SMALL = ["--hp-conv1", "4", "--hp-conv2", "8", "--hp-conv3", "12", "--hp-dense", "100"]
+
+
+def trainer_command(job_dir, *flags):
+    return [sys.executable, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir", str(job_dir),
+            *SMALL, *flags]
+
+
+def run_trainer(job_dir, *flags, env=None, timeout=600):
+    return subprocess.run(trainer_command(job_dir, *flags), cwd=MLENGINE, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def reported_accuracies(output):
+    return [float(value) for value in re.findall(r"test: accuracy (\d\.\d+)", output)]
+
+
+def latest_checkpoint_step(checkpoint_dir):
+    with open(os.path.join(checkpoint_dir, "checkpoint")) as f:
+        return int(re.search(r'model_checkpoint_path: ".*model\.ckpt-(\d+)"', f.read()).group(1))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist):
+    """One local job of 300 steps, with hyperparameter-tuning reports going to a file."""
+    job_dir = tmp_path_factory.mktemp("job")
+    metrics = job_dir / "hypertune" / "output.metrics"
+    result = run_trainer(job_dir, "--train-steps", "300", "--eval-every", "100",
+                         env=clean_env(CLOUD_ML_HP_METRIC_FILE=str(metrics)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return job_dir, result, metrics
+
+
+def test_a_local_job_trains_checkpoints_evaluates_and_learns(trained):
+    job_dir, result, _ = trained
+    assert "hyperparameters: batch_size=100, lr0=0.02" in result.stdout
+    accuracies = reported_accuracies(result.stdout)
+    assert len(accuracies) == 3  # at steps 100, 200 and the end, 300
+    assert accuracies[-1] > 0.93, result.stdout  # chance is 0.1; a stuck network stays near it
+    assert latest_checkpoint_step(job_dir / "checkpoints") == 300
+
+
+def test_the_job_writes_tensorboard_summaries_of_training_and_test(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    job_dir, _, _ = trained
+    events = EventAccumulator(str(job_dir / "logs"))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert {"loss/training", "accuracy/training", "learning_rate", "accuracy/test", "loss/test"} <= set(tags)
+    assert [event.step for event in events.Scalars("accuracy/test")] == [100, 200, 300]
+
+
+def test_the_job_reports_its_test_accuracy_to_hyperparameter_tuning(trained):
+    _, result, metrics = trained
+    reports = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [int(report["global_step"]) for report in reports] == [100, 200, 300]
+    assert [float(report["accuracy"]) for report in reports] == pytest.approx(reported_accuracies(result.stdout), abs=1e-4)
+
+
+def test_the_exported_model_recognises_the_digits_of_digits_json(trained, tmp_path):
+    job_dir, _, _ = trained
+    made = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", "8",
+                       "--output", str(tmp_path / "digits.json")])
+    assert made.returncode == 0, made.stderr
+    labels = [int(label) for label in made.stdout.split("labels")[1].split()]
+    assert labels == [7, 2, 1, 0, 4, 1, 4, 9]  # MNIST's first test digits
+    body = json.loads((tmp_path / "digits.json").read_text())
+    assert np.asarray(body["instances"][0]["image"]).shape == (28, 28)
+
+    predicted = run_python(["-m", "trainer.predict", "--model-dir", str(job_dir / "model"),
+                            "--json-instances", str(tmp_path / "digits.json")], cwd=MLENGINE)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    rows = [line.split() for line in predicted.stdout.splitlines()[1:]]
+    assert [int(row[1]) for row in rows] == labels
+    assert all(0.1 < float(row[2]) <= 1 for row in rows)
+
+
+def test_the_saved_model_has_the_serving_signature_vertex_expects(trained):
+    import tensorflow as tf
+    job_dir, _, _ = trained
+    signature = tf.saved_model.load(str(job_dir / "model")).signatures["serving_default"]
+    inputs = signature.structured_input_signature[1]
+    assert list(inputs) == ["image"] and inputs["image"].shape.as_list() == [None, 28, 28]
+    outputs = signature.structured_outputs
+    assert outputs["predictions"].shape.as_list() == [None, 10]
+    assert outputs["classes"].shape.as_list() == [None]
+    probabilities = signature(image=tf.zeros([3, 28, 28]))["predictions"].numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("instances, message", [
+    ('{"instances": [{"image": [[0.5, 0.5]]}]}', "instance 0 has shape [1, 2], not [28, 28]"),
+    ('{"instances": [{"pixels": []}]}', 'instance 0 must have exactly one key, "image"'),
+    (json.dumps({"instances": [[["a"] * 28] * 28]}), "instance 0 is not 28 rows of 28 numbers"),
+    ('{"instances": []}', 'must hold {"instances": [...]} with at least one instance'),
+    ('{"instances": [' + json.dumps([[255] * 28] * 28) + ']}', "outside [0, 1]"),
+    ('{"instances": [', "is not JSON"),
+])
+def test_predict_rejects_malformed_instances_in_one_line(trained, tmp_path, instances, message):
+    job_dir, _, _ = trained
+    path = tmp_path / "request.json"
+    path.write_text(instances)
+    result = run_python(["-m", "trainer.predict", "--model-dir", str(job_dir / "model"),
+                         "--json-instances", str(path)], cwd=MLENGINE)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-2000:]
+    assert result.stderr.startswith(f"trainer.predict: error: {path}") and message in result.stderr
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_job_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path, mnist):
+    job = subprocess.Popen(trainer_command(tmp_path, "--train-steps", "400", "--checkpoint-every", "50",
+                                           "--eval-every", "1000", "--no-export"),
+                           cwd=MLENGINE, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = tmp_path / "checkpoints"
+    try:
+        wait_for(lambda: (checkpoints / "checkpoint").exists() and latest_checkpoint_step(checkpoints) >= 100,
+                 300, "a checkpoint at step 100 or later")
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+    killed_at = latest_checkpoint_step(checkpoints)
+    assert 100 <= killed_at < 400
+
+    again = run_trainer(tmp_path, "--train-steps", "400", "--checkpoint-every", "50", "--eval-every", "1000")
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed = int(re.search(r"resuming from the checkpoint at step (\d+)", again.stdout).group(1))
+    assert resumed >= killed_at
+    steps = [int(step) for step in re.findall(r"step +(\d+)  training", again.stdout)]
+    assert steps and min(steps) > resumed  # it did not start over
+    assert latest_checkpoint_step(checkpoints) == 400
+    assert reported_accuracies(again.stdout)[-1] > 0.93
+    assert (tmp_path / "model" / "saved_model.pb").exists()
+
+
+def test_sigterm_writes_a_checkpoint_of_the_step_it_stopped_at(tmp_path, mnist):
+    job = subprocess.Popen(trainer_command(tmp_path, "--train-steps", "100000", "--checkpoint-every", "100000",
+                                           "--log-every", "10"),
+                           cwd=MLENGINE, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+    for line in job.stdout:  # wait until it is training, then preempt it
+        if re.match(r"step +[1-9]\d+  training", line):
+            break
+    job.send_signal(signal.SIGTERM)
+    rest = job.stdout.read()
+    assert job.wait(timeout=120) == 143
+    stopped = re.search(r"stopped by SIGTERM after step (\d+); checkpoint written to", rest)
+    assert stopped, rest
+    assert latest_checkpoint_step(tmp_path / "checkpoints") == int(stopped.group(1)) > 10
+    assert not (tmp_path / "model").exists()  # an unfinished job exports nothing
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_a_cluster_of_chief_worker_and_parameter_server_trains_one_model(tmp_path, mnist):
+    ports = free_ports(3)
+    cluster = {"chief": [f"localhost:{ports[0]}"], "worker": [f"localhost:{ports[1]}"],
+               "ps": [f"localhost:{ports[2]}"]}
+    tasks = {}
+    for job in ("ps", "chief", "worker"):
+        env = clean_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": job, "index": 0}}))
+        log = open(tmp_path / f"{job}.log", "w")
+        tasks[job] = subprocess.Popen(trainer_command(tmp_path / "job", "--train-steps", "300", "--log-every", "20",
+                                                      "--eval-every", "1000"),
+                                      cwd=MLENGINE, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert tasks["chief"].wait(timeout=400) == 0, (tmp_path / "chief.log").read_text()[-3000:]
+        assert tasks["worker"].wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        for task in tasks.values():
+            task.kill()
+    chief, worker = (tmp_path / "chief.log").read_text(), (tmp_path / "worker.log").read_text()
+    assert "parameter server 0: serving the shared variables" in (tmp_path / "ps.log").read_text()
+    # one shared global step, advanced by both: their own steps add up to the job's 300
+    own = [int(re.search(r"(\d+) of the job's training steps were this task's", log).group(1)) for log in (chief, worker)]
+    assert all(steps > 30 for steps in own) and 300 <= sum(own) <= 310, own  # a few in flight at the end
+    assert latest_checkpoint_step(tmp_path / "job" / "checkpoints") >= 300
+    assert "SavedModel exported to" in chief and "SavedModel exported" not in worker
+    assert (tmp_path / "job" / "model" / "saved_model.pb").exists()
+    assert reported_accuracies(chief)[-1] > 0.9
+
+
+def test_the_source_distribution_installs_and_runs_in_a_fresh_virtual_environment(tmp_path):
+    built = run_python(["-m", "build", "--sdist", "--outdir", str(tmp_path / "dist"), MLENGINE], timeout=300)
+    assert built.returncode == 0, built.stderr[-3000:]
+    sdist, = (tmp_path / "dist").glob("mnist_trainer-*.tar.gz")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=300)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    installed = subprocess.run([python, "-m", "pip", "install", "--quiet", str(sdist)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    # from a folder with no trainer/ in it: the installed package answers
+    help_text = subprocess.run([python, "-m", "trainer.task", "--help"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+    assert help_text.returncode == 0, help_text.stderr
+    assert "--hp-lr0" in help_text.stdout and "TF_CONFIG" in help_text.stdout
+    shared = subprocess.run([python, "-c", "import trainer.mnistdata as m; print(m.parse_idx.__doc__)"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "IDX byte string" in shared.stdout  # the tutorial's reader travels inside the package
+    # TensorFlow comes from Vertex AI's image, not from this package: without it, one clear line
+    no_tf = subprocess.run([python, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir",
+                            str(tmp_path / "job")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert no_tf.returncode == 1
+    assert no_tf.stderr.strip().splitlines() == [no_tf.stderr.strip()]
+    assert "install TensorFlow" in no_tf.stderr
+
+
+def commented_variant(path):
+    """The multi-replica worker pools that config.yaml carries as a comment, uncommented."""
+    lines = open(path).read().splitlines()
+    start = lines.index("# workerPoolSpecs:")
+    return yaml.safe_load("\n".join(line[2:] for line in lines[start:] if line.startswith("# ")))
+
+
+def test_the_job_configs_parse_into_vertex_ai_request_types():
+    from google.cloud.aiplatform_v1.types import CustomJobSpec, HyperparameterTuningJob, StudySpec
+    config = yaml.safe_load(open(os.path.join(MLENGINE, "config.yaml")))
+    spec = CustomJobSpec.from_json(json.dumps(config))
+    pool = spec.worker_pool_specs[0]
+    assert pool.machine_spec.accelerator_count == 1
+    assert pool.python_package_spec.python_module == "trainer.task"
+    assert pool.python_package_spec.executor_image_uri.startswith("us-docker.pkg.dev/vertex-ai/training/tf-gpu.")
+
+    variant = dict(config, **commented_variant(os.path.join(MLENGINE, "config.yaml")))
+    pools = CustomJobSpec.from_json(json.dumps(variant)).worker_pool_specs
+    assert [pool.replica_count for pool in pools] == [1, 2, 1]  # chief, workers, parameter servers
+
+    tuning = yaml.safe_load(open(os.path.join(MLENGINE, "hptuning.yaml")))
+    HyperparameterTuningJob.from_json(json.dumps(tuning))
+    study = StudySpec.from_json(json.dumps(tuning["studySpec"]))
+    CustomJobSpec.from_json(json.dumps(tuning["trialJobSpec"]))
+    assert [metric.metric_id for metric in study.metrics] == ["accuracy"]  # what the trainer reports
+
+    with pytest.raises(Exception, match="has no field named"):
+        CustomJobSpec.from_json(json.dumps({"workerPoolSpec": []}))  # a typo fails here, not in the cloud
+
+
+def test_every_tuned_parameter_is_a_trainer_flag_that_accepts_its_range():
+    sys.path.insert(0, MLENGINE)
+    from trainer import task
+    tuning = yaml.safe_load(open(os.path.join(MLENGINE, "hptuning.yaml")))
+    for parameter in tuning["studySpec"]["parameters"]:
+        bounds = parameter.get("doubleValueSpec") or parameter["integerValueSpec"]
+        for value in (bounds["minValue"], bounds["maxValue"]):
+            args = task.parse_args(["--data-dir", "d", "--job-dir", "j", f"--{parameter['parameterId']}={value}"])
+            assert getattr(args.hp, parameter["parameterId"][3:].replace("-", "_")) == value
+
+
+def test_vertex_ai_directories_override_the_job_dir(monkeypatch):
+    sys.path.insert(0, MLENGINE)
+    from trainer import task
+    monkeypatch.setenv("AIP_MODEL_DIR", "gs://b/out/model/")
+    monkeypatch.setenv("AIP_CHECKPOINT_DIR", "gs://b/out/checkpoints/")
+    monkeypatch.setenv("AIP_TENSORBOARD_LOG_DIR", "gs://b/out/logs/")
+    args = task.parse_args(["--data-dir", "gs://b/mnist"])
+    assert (args.model_dir, args.checkpoints_dir, args.logs_dir) == \
+        ("gs://b/out/model/", "gs://b/out/checkpoints/", "gs://b/out/logs/")
+
+
+@pytest.mark.parametrize("tf_config, job, is_chief, distributed", [
+    (None, "chief", True, False),
+    ({"cluster": {"chief": ["h:1"]}, "task": {"type": "chief", "index": 0}}, "chief", True, False),
+    ({"cluster": {"chief": ["h:1"], "worker": ["h:2"], "ps": ["h:3"]}, "task": {"type": "worker", "index": 0}},
+     "worker", False, True),
+    ({"cluster": {"master": ["h:1"], "worker": ["h:2"], "ps": ["h:3"]}, "task": {"type": "master", "index": 0}},
+     "master", True, True),
+    ({"cluster": {"worker": ["h:1", "h:2"], "ps": ["h:3"]}, "task": {"type": "worker", "index": 0}},
+     "worker", True, True),
+])
+def test_tf_config_gives_each_task_its_part(tf_config, job, is_chief, distributed):
+    sys.path.insert(0, MLENGINE)
+    from trainer import task
+    cluster = task.Cluster({"TF_CONFIG": json.dumps(tf_config)} if tf_config else {})
+    assert (cluster.job, cluster.is_chief, cluster.distributed) == (job, is_chief, distributed)
+
+
+@pytest.mark.parametrize("flags, env, message", [
+    (["--hp-lr0", "fast"], {}, "argument --hp-lr0: 'fast' is not a number"),
+    (["--train-steps", "0"], {}, "argument --train-steps: '0' must be at least 1"),
+    (["--data-dir", "/nonexistent/mnist"], {}, "data directory /nonexistent/mnist does not exist"),
+    ([], {"TF_CONFIG": "{not json"}, "TF_CONFIG is not valid JSON"),
+    ([], {"TF_CONFIG": json.dumps({"cluster": {"chief": ["h:1"], "worker": ["h:2"]},
+                                   "task": {"type": "worker", "index": 0}})}, "needs at least one parameter server"),
+])
+def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, mnist, flags, env, message):
+    result = subprocess.run(trainer_command(tmp_path / "job", *flags), cwd=MLENGINE, env=clean_env(**env),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (1, 2)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-2000:]
+    assert message in result.stderr
+
+
+def test_a_job_dir_that_cannot_be_written_is_one_line(tmp_path, mnist):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_trainer(blocker / "job", "--train-steps", "10")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    assert len(lines) == 1 and lines[0].startswith("trainer: error: cannot write to"), result.stderr[-2000:]
