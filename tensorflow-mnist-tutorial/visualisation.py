@@ -9,7 +9,7 @@ working: o zooms to a box, h goes home, ctrl+s saves the picture.
 
 Training never waits for the drawing: the training loop hands over numbers as it gets them, and
 the window is redrawn from the latest ones at most five times a second, never spending more than
-a fifth of the time drawing. Digit montages are built only for a frame, and only when they changed.
+15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit montages are built only for a frame, and only when they changed.
 """
 import os
 import tempfile
@@ -27,7 +27,7 @@ LAYOUTS = {  # key: panels shown, numbered 1 to 6 as above
 SPREAD_PERCENTILES = np.linspace(0, 100, 8)  # 8 lines bound 7 bands of about 14% of the values each
 TEST_DIGITS, TEST_COLUMNS = 1000, 40  # 25 rows of 40
 FIGURE_INCHES, DPI = (12.8, 7.2), 100  # 1280x720: also the movie's frame size
-MAX_FPS, MAX_DRAWING_SHARE = 5.0, 0.2
+MAX_FPS, MAX_DRAWING_SHARE = 5.0, 0.15
 EVENT_INTERVAL = 0.05  # seconds between two looks at the keyboard and mouse
 
 # A 5x7 pixel font for the labels of misrecognised digits.
