@@ -14,6 +14,7 @@ went. The model code never changes for any of this.
 """
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -184,7 +185,7 @@ def has_display():
 
 
 def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
-        step=None, learning_rate=None, training_feed=None, testing_feed=None):
+        step=None, learning_rate=None, training_feed=None, testing_feed=None, panels=None):
     """Train the model and report on it; a problem the user can fix ends in one line and exit 1.
 
     X, Y_          placeholders for images [batch, 28, 28, 1] and one-hot labels [batch, 10]
@@ -195,12 +196,15 @@ def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
     step           optional placeholder fed the step number (for learning-rate decay)
     learning_rate  optional number or tensor, printed beside the step
     training_feed, testing_feed  extra placeholder values, e.g. {pkeep: 0.75} and {pkeep: 1.0}
+    panels         optional {title: tensors, title: tensors} shown in panels 4 and 5 instead of the
+                   weights and biases, e.g. activations; they are computed on the current
+                   training batch with the testing feed
     """
     try:
         Loop(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
              train_step=train_step, weights=weights, biases=biases, step=step,
              learning_rate=learning_rate, training_feed=training_feed or {},
-             testing_feed=testing_feed or {}).train()
+             testing_feed=testing_feed or {}, panels=panels).train()
     except UserError as e:
         sys.exit(f"{os.path.basename(sys.argv[0])}: error: {e}")
     except KeyboardInterrupt:
@@ -224,10 +228,16 @@ class Loop:
         if args.batch_size > len(data.train_images):
             raise UserError(f"--batch-size {args.batch_size} is larger than the training set "
                             f"({len(data.train_images)} images)")
-        self.animation = self.open_animation()
         weights, biases = flat(m["weights"]), flat(m["biases"])
         self.predicted = tf.argmax(m["Y"], 1)
-        summaries = Summaries(args.tensorboard, weights, biases) if args.tensorboard else None
+        panels = m["panels"] or {"Weights": m["weights"], "Biases": m["biases"]}
+        self.panel_titles = list(panels)
+        self.panel_values = [flat(tensors) for tensors in panels.values()]
+        histograms = {"weights": weights, "biases": biases}
+        if m["panels"]:
+            histograms.update((tag_name(title), values) for title, values in zip(panels, self.panel_values))
+        summaries = Summaries(args.tensorboard, histograms) if args.tensorboard else None
+        self.animation = self.open_animation()
 
         config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
                                 inter_op_parallelism_threads=args.threads)
@@ -253,7 +263,8 @@ class Loop:
         """The live window, or an off-screen figure for --save-png and --save-movie, or None."""
         args = self.args
         title = os.path.basename(sys.argv[0])
-        options = dict(movie=args.save_movie, movie_fps=args.movie_fps)
+        options = dict(movie=args.save_movie, movie_fps=args.movie_fps,
+                       weights_title=self.panel_titles[0], biases_title=self.panel_titles[1])
         if not args.headless:
             if not has_display():
                 print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
@@ -313,7 +324,8 @@ class Loop:
                 self.final_accuracy = accuracy
                 if animation or summaries:
                     tick = time.perf_counter()
-                    values = sess.run([weights, biases])
+                    panel_feed = {**feed, **m["testing_feed"]}  # panels may show activations
+                    values = sess.run(self.panel_values, panel_feed)
                     if animation:
                         shown = len(predicted)
                         animation.add_test(i, accuracy, loss, mnistdata.to_float(data.test_images[:shown]),
@@ -322,7 +334,7 @@ class Loop:
                         animation.frame()
                     if summaries:
                         summaries.scalars(i, {"accuracy/test": accuracy, "loss/test": loss})
-                        summaries.histograms(sess, i)
+                        summaries.histograms(sess, i, panel_feed)
                     self.timers["animation and summaries"] += time.perf_counter() - tick
 
             if animation:
@@ -387,10 +399,10 @@ class Loop:
 class Summaries:
     """--tensorboard: the printed numbers as scalars, the weights and biases as histograms."""
 
-    def __init__(self, directory, weights, biases):
+    def __init__(self, directory, histograms):
         self.directory, self.writer = directory, None
-        self.histogram_op = tf.summary.merge([tf.summary.histogram("weights", weights),
-                                              tf.summary.histogram("biases", biases)])
+        self.histogram_op = tf.summary.merge([tf.summary.histogram(tag, values)
+                                              for tag, values in histograms.items()])
 
     def open(self, graph):
         self.writer = tf.summary.FileWriter(self.directory, graph)
@@ -399,12 +411,17 @@ class Summaries:
         values = [tf.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
         self.writer.add_summary(tf.Summary(value=values), step)
 
-    def histograms(self, sess, step):
-        self.writer.add_summary(sess.run(self.histogram_op), step)
+    def histograms(self, sess, step, feed):
+        self.writer.add_summary(sess.run(self.histogram_op, feed), step)
 
     def close(self):
         if self.writer:
             self.writer.close()
+
+
+def tag_name(title):
+    """A TensorBoard tag from a panel title: "Conv activations, batch max" -> conv_activations_batch_max."""
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
 
 
 def flat(tensors):

@@ -17,6 +17,9 @@ SCRIPTS = [
     "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
     "mnist_3.0_convolutional.py",
     "mnist_3.1_convolutional_bigger_dropout.py",
+    "mnist_4.0_batchnorm_five_layers_sigmoid.py",
+    "mnist_4.1_batchnorm_five_layers_relu.py",
+    "mnist_4.2_batchnorm_convolutional.py",
 ]
 
 # Where nothing answers: port 9 (discard) on the loopback is closed here.

@@ -20,6 +20,9 @@ LEARNING_BARS = {
     "mnist_2.2_five_layers_relu_lrdecay_dropout.py": (300, 0.88),
     "mnist_3.0_convolutional.py": (300, 0.93),
     "mnist_3.1_convolutional_bigger_dropout.py": (300, 0.94),
+    "mnist_4.0_batchnorm_five_layers_sigmoid.py": (300, 0.90),
+    "mnist_4.1_batchnorm_five_layers_relu.py": (300, 0.92),
+    "mnist_4.2_batchnorm_convolutional.py": (300, 0.95),
 }
 FINAL = re.compile(r"final test accuracy ([\d.]+) \(best ([\d.]+)")
 

@@ -1,0 +1,97 @@
+"""4.2: a wider convolutional network with batch normalisation: about 99.5%.
+
+3.1 with the batch normalisation of 4.1 after every convolution and on the dense layer, and four
+times the channels (24, 48, 64): batch norm lets a wider network learn fast without diverging
+and acts as a regulariser, so the bigger network pays off. For a convolution, batch norm computes
+one mean and one variance per channel, over the batch and every position in the image, because
+all the positions of a channel share the same weights. Dropout stays on the dense layer, where most
+of the weights are. README_BATCHNORM.md explains batch normalisation in plain words.
+
+    X  [batch, 28, 28, 1]
+     |  convolution 6x6, stride 1, batch norm, ReLU    W1 [6, 6, 1, 24]    O1 [24]
+    Y1 [batch, 28, 28, 24]
+     |  convolution 5x5, stride 2, batch norm, ReLU    W2 [5, 5, 24, 48]   O2 [48]
+    Y2 [batch, 14, 14, 48]
+     |  convolution 4x4, stride 2, batch norm, ReLU    W3 [4, 4, 48, 64]   O3 [64]
+    Y3 [batch, 7, 7, 64] -> reshape -> YY [batch, 7*7*64]
+     |  fully connected, batch norm, ReLU, dropout     W4 [3136, 200]      O4 [200]
+    Y4 [batch, 200]
+     |  fully connected                                W5 [200, 10]        B5 [10]
+    Ylogits [batch, 10] -> softmax -> Y [batch, 10]
+
+Panels 4 and 5 show, for every channel of the convolutions and every neuron of the dense layer,
+its largest output over the batch.
+"""
+import math
+
+import training  # flags, data and training loop shared by every script: read it later
+import tensorflow.compat.v1 as tf
+
+args = training.setup(__doc__, iterations=10000)
+
+X = tf.placeholder(tf.float32, [None, 28, 28, 1])
+Y_ = tf.placeholder(tf.float32, [None, 10])
+step = tf.placeholder(tf.int32)
+is_test = tf.placeholder(tf.bool)  # batch norm: False in training, True in testing
+pkeep = tf.placeholder(tf.float32)  # dropout: 0.5 training, 1 testing
+
+K, L, M = 24, 48, 64  # output channels of the three convolutional layers
+N = 200  # neurons in the fully connected layer
+
+W1 = tf.Variable(tf.truncated_normal([6, 6, 1, K], stddev=0.1))
+O1 = tf.Variable(tf.ones([K]) / 100)  # batch norm's offset, one per channel, in place of the bias
+W2 = tf.Variable(tf.truncated_normal([5, 5, K, L], stddev=0.1))
+O2 = tf.Variable(tf.ones([L]) / 100)
+W3 = tf.Variable(tf.truncated_normal([4, 4, L, M], stddev=0.1))
+O3 = tf.Variable(tf.ones([M]) / 100)
+W4 = tf.Variable(tf.truncated_normal([7 * 7 * M, N], stddev=0.1))
+O4 = tf.Variable(tf.ones([N]) / 100)
+W5 = tf.Variable(tf.truncated_normal([N, 10], stddev=0.1))
+B5 = tf.Variable(tf.ones([10]) / 10)
+
+moving_average_updates = []  # batch norm's bookkeeping, run with every training step
+
+
+def batchnorm(Ylogits, Offset, convolutional=False):
+    """Normalise each neuron (each channel, for a convolution) over the batch, then shift it."""
+    # A convolution's channel has one mean and variance over the batch, height and width.
+    axes = [0, 1, 2] if convolutional else [0]
+    batch_mean, batch_variance = tf.nn.moments(Ylogits, axes)
+    # At test time a digit's prediction must not depend on the other digits in its batch, so
+    # testing uses averages of the batch statistics seen in training.
+    averages = tf.train.ExponentialMovingAverage(0.999, step)
+    moving_average_updates.append(averages.apply([batch_mean, batch_variance]))
+    mean = tf.cond(is_test, lambda: averages.average(batch_mean), lambda: batch_mean)
+    variance = tf.cond(is_test, lambda: averages.average(batch_variance), lambda: batch_variance)
+    return tf.nn.batch_normalization(Ylogits, mean, variance, Offset, None, variance_epsilon=1e-5)
+
+
+Y1 = tf.nn.relu(batchnorm(tf.nn.conv2d(X, W1, strides=[1, 1, 1, 1], padding="SAME"), O1, convolutional=True))
+Y2 = tf.nn.relu(batchnorm(tf.nn.conv2d(Y1, W2, strides=[1, 2, 2, 1], padding="SAME"), O2, convolutional=True))
+Y3 = tf.nn.relu(batchnorm(tf.nn.conv2d(Y2, W3, strides=[1, 2, 2, 1], padding="SAME"), O3, convolutional=True))
+
+YY = tf.reshape(Y3, [-1, 7 * 7 * M])
+Y4 = tf.nn.relu(batchnorm(tf.matmul(YY, W4), O4))
+Y4d = tf.nn.dropout(Y4, rate=1 - pkeep)
+Ylogits = tf.matmul(Y4d, W5) + B5
+Y = tf.nn.softmax(Ylogits)
+
+cross_entropy = tf.nn.softmax_cross_entropy_with_logits_v2(logits=Ylogits, labels=Y_)
+cross_entropy = tf.reduce_mean(cross_entropy) * 100.0
+
+is_correct = tf.equal(tf.argmax(Y, 1), tf.argmax(Y_, 1))
+accuracy = tf.reduce_mean(tf.cast(is_correct, tf.float32))
+
+learning_rate = 0.0001 + tf.train.exponential_decay(0.02, step, 1600, 1 / math.e)
+with tf.control_dependencies(moving_average_updates):  # update the averages at every step
+    train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy)
+
+# Panels 4 and 5: for each channel or neuron, its largest output over the batch.
+conv_max = [tf.reduce_max(Yc, axis=[0, 1, 2]) for Yc in (Y1, Y2, Y3)]
+dense_max = [tf.reduce_max(Y4, axis=0)]
+
+training.run(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
+             train_step=train_step, step=step, learning_rate=learning_rate,
+             training_feed={is_test: False, pkeep: 0.5}, testing_feed={is_test: True, pkeep: 1.0},
+             weights=[W1, W2, W3, W4, W5], biases=[O1, O2, O3, O4, B5],
+             panels={"Conv activations, batch max": conv_max, "Dense activations, batch max": dense_max})

@@ -1,0 +1,92 @@
+"""Promises of the batch-normalisation scripts 4.0 to 4.2: at test time a digit's prediction is
+its own, whatever batch it comes in, because the moving averages replace the batch statistics."""
+import os
+import runpy
+import sys
+
+import numpy as np
+import pytest
+
+import training
+from conftest import SCRIPTS, TUTORIAL
+
+BATCHNORM_SCRIPTS = [script for script in SCRIPTS if "batchnorm" in script]
+
+
+def build(script, monkeypatch):
+    """The script's graph, as the pieces it hands to training.run, without training it."""
+    captured = {}
+    monkeypatch.setattr(training, "run", lambda args, **model: captured.update(model, args=args))
+    monkeypatch.setattr(sys, "argv", [script, "--headless"])
+    runpy.run_path(os.path.join(TUTORIAL, script), run_name="__main__")
+    return captured
+
+
+def feed(model, images, labels, step, mode):
+    values = {model["X"]: images, model["Y_"]: labels, model["step"]: step}
+    values.update(model["training_feed"] if mode == "training" else model["testing_feed"])
+    return values
+
+
+@pytest.mark.parametrize("script", BATCHNORM_SCRIPTS)
+def test_test_mode_predicts_each_digit_the_same_alone_or_in_any_batch(script, mnist, monkeypatch):
+    import tensorflow.compat.v1 as tf
+    model = build(script, monkeypatch)
+    images = mnist.train_images[:2000].astype(np.float32) / 255
+    labels = np.eye(10, dtype=np.float32)[mnist.train_labels[:2000]]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(40):  # move the weights and the moving averages away from their start
+            batch = slice(step * 50, step * 50 + 50)
+            sess.run(model["train_step"], feed(model, images[batch], labels[batch], step, "training"))
+
+        test_images = mnist.test_images[:20].astype(np.float32) / 255
+        test_labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:20]]
+        predict = lambda x, y, mode="testing": sess.run(model["Y"], feed(model, x, y, 40, mode))  # noqa: E731
+        together = predict(test_images, test_labels)
+        twice = predict(test_images, test_labels)
+        reversed_batch = predict(test_images[::-1], test_labels[::-1])[::-1]
+        alone = np.concatenate([predict(test_images[i:i + 1], test_labels[i:i + 1]) for i in range(20)])
+        np.testing.assert_array_equal(together, twice)
+        np.testing.assert_allclose(reversed_batch, together, atol=1e-5)
+        np.testing.assert_allclose(alone, together, atol=1e-5)
+
+        # in training mode the batch's own statistics are used: the batch does change the answer
+        in_training = predict(test_images[:10], test_labels[:10], "training")
+        assert not np.allclose(in_training, together[:10], atol=1e-3)
+
+
+@pytest.mark.parametrize("script", BATCHNORM_SCRIPTS)
+def test_panels_4_and_5_show_batch_max_activations(script, monkeypatch):
+    model = build(script, monkeypatch)
+    titles = list(model["panels"])
+    assert len(titles) == 2 and all("batch max" in title for title in titles)
+
+
+def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(mnist, monkeypatch):
+    import tensorflow.compat.v1 as tf
+    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch)
+    operations = tf.get_default_graph().get_operations()
+    network_input = next(op.inputs[0] for op in operations if op.type == "Conv2D")  # XA
+    images = mnist.test_images[:50].astype(np.float32) / 255
+    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:50]]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(network_input, feed(model, images, labels, 0, "training"))
+        second = sess.run(network_input, feed(model, images, labels, 0, "training"))
+        as_tested = sess.run(network_input, feed(model, images, labels, 0, "testing"))
+    np.testing.assert_array_equal(as_tested, images)  # test images are never changed
+    assert first.shape == images.shape
+    assert first.min() >= 0.0 and first.max() <= 1.0
+    assert not np.allclose(first, second)  # new changes every time an image is seen
+    # the batch keeps its order: each changed image is most like an original of its own label, moved
+    # back into place (the best of all shifts up to 4 pixels), so its label still belongs to it
+    shifted = np.stack([np.roll(images[..., 0], (dy, dx), axis=(1, 2))
+                        for dy in range(-4, 5) for dx in range(-4, 5)], axis=1)  # [50, 81, 28, 28]
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    changed = unit(first.reshape(50, 784))
+    originals = unit(shifted.reshape(50, 81, 784))
+    similarity = np.einsum("ip,jsp->ijs", changed, originals).max(axis=2)  # [changed, original]
+    digits = mnist.test_labels[:50]
+    assert np.array_equal(digits[similarity.argmax(axis=1)], digits)
+    assert not np.allclose(first, images)
