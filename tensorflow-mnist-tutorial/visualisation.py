@@ -12,6 +12,8 @@ the window is redrawn from the latest ones at most five times a second, never sp
 15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit montages are built only for a frame, and only when they changed.
 """
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -90,6 +92,8 @@ class Animation:
         import matplotlib
         if not live:
             matplotlib.use("Agg")
+        else:
+            use_a_backend_that_opens(matplotlib)
         import matplotlib.pyplot as plt
         from matplotlib.gridspec import GridSpec
 
@@ -324,6 +328,31 @@ class Animation:
     def abandon(self):
         if self.movie:
             self.movie.abandon()
+
+
+def use_a_backend_that_opens(matplotlib):
+    """Switch from Qt to Tk when Qt cannot open a window here.
+
+    A Qt that cannot load its platform plugin (on Linux, often for want of a system library such
+    as libxcb-cursor0) aborts the whole process instead of raising an error, so a child process
+    tries it first.
+    """
+    backend = matplotlib.get_backend()
+    if not backend.lower().startswith("qt") or sys.platform in ("darwin", "win32"):
+        return
+    probe = subprocess.run([sys.executable, "-c", "import sys; from matplotlib.backends.qt_compat import "
+                            "QtWidgets; QtWidgets.QApplication(sys.argv[:1])"],
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode == 0:
+        return
+    reason = next((line.strip() for line in probe.stderr.splitlines() if line.strip()),
+                  f"exit status {probe.returncode}")
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        raise NoWindow(f"Qt cannot open a window here ({reason})") from None
+    print(f"Qt cannot open a window here ({reason}): using Tk instead.", flush=True)
+    matplotlib.use("TkAgg")
 
 
 def is_interactive_backend(name):

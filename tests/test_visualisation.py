@@ -277,9 +277,9 @@ def ink(region):
 
 
 class Window:
-    def __init__(self, display, *args):
+    def __init__(self, display, *args, backend="TkAgg", **env_changes):
         self.display = display
-        env = clean_env(DISPLAY=display, MPLBACKEND="TkAgg")
+        env = clean_env(DISPLAY=display, MPLBACKEND=backend, **env_changes)
         self.lines = []
         self.process = subprocess.Popen(
             [sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), *args],
@@ -316,8 +316,9 @@ class Window:
         self.process.wait()
 
 
-def test_a_real_window_answers_real_key_presses(x_server, mnist):
-    window = Window(x_server, "--iterations", "100000")
+@pytest.mark.parametrize("backend", ["TkAgg", "QtAgg"])
+def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
+    window = Window(x_server, "--iterations", "100000", backend=backend)
     try:
         deadline = time.time() + 60
         while not any("test:" in line for line in window.lines) and time.time() < deadline:
@@ -361,6 +362,22 @@ def test_the_window_stays_open_when_training_ends(x_server, mnist):
         time.sleep(1.0)
         assert window.process.poll() is None  # still showing the final state
         assert ink(screenshot(x_server)[window.region(0.77, 0.93, 0.12, 0.38)]) > 0.05
+    finally:
+        window.close()
+
+
+def test_a_qt_that_cannot_open_a_window_gives_way_to_tk(x_server, mnist):
+    # A Qt without its platform plugin aborts the process; this one is told to load a plugin
+    # that does not exist, as happens when a system library is missing.
+    window = Window(x_server, "--iterations", "40", backend="QtAgg", QT_QPA_PLATFORM="no-such-platform")
+    try:
+        deadline = time.time() + 60
+        while not any("close the window to exit" in line for line in window.lines) and time.time() < deadline:
+            time.sleep(0.2)
+        assert window.lines[0].startswith("Qt cannot open a window here (")
+        assert window.lines[0].rstrip().endswith("using Tk instead.")
+        assert any(line.startswith("final test accuracy") for line in window.lines)
+        assert window.process.poll() is None  # the Tk window shows the final state
     finally:
         window.close()
 
