@@ -68,7 +68,7 @@ def parse_args(argv=None):
                     help="learning rate it decays to (default: %(default)s)")
     hp.add_argument("--hp-lr-decay-steps", type=number(float, 1.0), default=1600, metavar="N",
                     help="steps over which the decaying part shrinks by a factor e (default: %(default)s)")
-    hp.add_argument("--hp-pkeep", type=number(float, 0.05, 1.0), default=0.75, metavar="X",
+    hp.add_argument("--hp-pkeep", type=number(float, 0.05, 1.0), default=0.5, metavar="X",
                     help="dropout on the dense layer: share of its outputs kept (default: %(default)s)")
     hp.add_argument("--hp-conv1", type=number(int, 1), default=24, metavar="N",
                     help="channels of the first convolution (default: %(default)s)")
