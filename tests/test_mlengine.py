@@ -95,16 +95,21 @@ def test_the_exported_model_recognises_the_digits_of_digits_json(trained, tmp_pa
 
 
 def test_the_saved_model_has_the_serving_signature_vertex_expects(trained):
-    import tensorflow as tf
+    # in a fresh process: other tests switch this one's TensorFlow to graph mode
     job_dir, _, _ = trained
-    signature = tf.saved_model.load(str(job_dir / "model")).signatures["serving_default"]
-    inputs = signature.structured_input_signature[1]
-    assert list(inputs) == ["image"] and inputs["image"].shape.as_list() == [None, 28, 28]
-    outputs = signature.structured_outputs
-    assert outputs["predictions"].shape.as_list() == [None, 10]
-    assert outputs["classes"].shape.as_list() == [None]
-    probabilities = signature(image=tf.zeros([3, 28, 28]))["predictions"].numpy()
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    code = ("import json, sys, tensorflow as tf\n"
+            "signature = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+            "outputs = signature.structured_outputs\n"
+            "probabilities = signature(image=tf.zeros([3, 28, 28]))['predictions'].numpy()\n"
+            "print(json.dumps({'inputs': {k: v.shape.as_list() for k, v in signature.structured_input_signature[1].items()},"
+            " 'outputs': {k: v.shape.as_list() for k, v in outputs.items()},"
+            " 'sums': probabilities.sum(axis=1).tolist()}))\n")
+    result = run_python(["-c", code, str(job_dir / "model")], env=clean_env(TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["inputs"] == {"image": [None, 28, 28]}
+    assert found["outputs"] == {"predictions": [None, 10], "classes": [None]}
+    np.testing.assert_allclose(found["sums"], 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("instances, message", [
