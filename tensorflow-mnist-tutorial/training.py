@@ -233,12 +233,13 @@ class Loop:
                             f"({len(data.train_images)} images)")
         weights, biases = flat(m["weights"]), flat(m["biases"])
         self.predicted = tf.argmax(m["Y"], 1)
-        panels = m["panels"] or {"Weights": m["weights"], "Biases": m["biases"]}
-        self.panel_titles = list(panels)
-        self.panel_values = [flat(tensors) for tensors in panels.values()]
         histograms = {"weights": weights, "biases": biases}
-        if m["panels"]:
-            histograms.update((tag_name(title), values) for title, values in zip(panels, self.panel_values))
+        if m["panels"]:  # e.g. activations, in place of the weights and biases
+            self.panel_titles = list(m["panels"])
+            self.panel_values = [flat(tensors) for tensors in m["panels"].values()]
+            histograms.update(zip(map(tag_name, self.panel_titles), self.panel_values))
+        else:
+            self.panel_titles, self.panel_values = ["Weights", "Biases"], [weights, biases]
         summaries = Summaries(args.tensorboard, histograms) if args.tensorboard else None
         self.animation = self.open_animation()
 
@@ -283,7 +284,7 @@ class Loop:
     def loop(self, sess, data, weights, biases, summaries):
         args, m, animation = self.args, self.model, self.animation
         # A training step through a callable made once: it skips the work sess.run repeats on
-        # every call to match the fetches and feeds, about a tenth of a small model's step.
+        # every call to match the fetches and feeds, which counts for the small dense models.
         extra = list(m["training_feed"].items())
         feed_list = [m["X"], m["Y_"]] + ([m["step"]] if m["step"] is not None else [])
         train = sess.make_callable(m["train_step"], feed_list + [key for key, _ in extra])

@@ -9,7 +9,8 @@ working: o zooms to a box, h goes home, ctrl+s saves the picture.
 
 Training never waits for the drawing: the training loop hands over numbers as it gets them, and
 the window is redrawn from the latest ones at most five times a second, never spending more than
-15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit montages are built only for a frame, and only when they changed.
+15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit
+montages are built only for a frame, and only when they changed.
 """
 import os
 import subprocess
