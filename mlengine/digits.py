@@ -12,11 +12,12 @@ import os
 import sys
 
 from trainer import mnistdata
+from trainer.task import ArgumentParser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="digits.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="digits.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10, help="how many digits (default: %(default)s)")
     parser.add_argument("--first", type=int, default=0,
                         help="index of the first test digit (default: %(default)s)")

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from trainer.mnistdata import UserError
+from trainer.task import ArgumentParser
 
 
 def read_instances(path):
@@ -60,8 +61,8 @@ def predict(model_dir, images):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m trainer.predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m trainer.predict", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", required=True, help="folder of the exported SavedModel")
     parser.add_argument("--json-instances", required=True, metavar="FILE",
                         help="JSON file of instances, e.g. the digits.json that digits.py writes")

@@ -7,6 +7,7 @@ import time
 import tensorflow.compat.v1 as tf
 
 from trainer import data, export, model
+from trainer.task import join
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 
@@ -87,7 +88,7 @@ def wait_for_chief(server, config, graph):
 
 def check_writable(directory):
     """Fail now, in one line, rather than at the first checkpoint."""
-    probe = directory.rstrip("/") + f"/.write-test-{os.getpid()}"
+    probe = join(directory, f".write-test-{os.getpid()}")
     try:
         tf.io.gfile.makedirs(directory)
         with tf.io.gfile.GFile(probe, "w") as f:
@@ -122,8 +123,9 @@ def build_graph(args, found, shuffle_seed):
                                                                              logits=test_logits)),
         "count": tf.cast(tf.shape(test_labels)[0], tf.float32),
     }
-    return dict(uninitialised=tf.report_uninitialized_variables(), global_step=global_step, train_op=train_op, loss=loss, accuracy=accuracy,
-                learning_rate=learning_rate, test_init=test.initializer, test_sums=test_sums)
+    return dict(uninitialised=tf.report_uninitialized_variables(), global_step=global_step,
+                train_op=train_op, loss=loss, accuracy=accuracy, learning_rate=learning_rate,
+                test_init=test.initializer, test_sums=test_sums)
 
 
 class SignalHook(tf.train.SessionRunHook):
