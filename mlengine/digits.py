@@ -26,8 +26,11 @@ def main(argv=None):
                              "(default: $MNIST_DATA_DIR, else the tutorial's data folder)")
     parser.add_argument("--output", default="digits.json", help="file to write (default: %(default)s)")
     args = parser.parse_args(argv)
-    data_dir = args.data_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
-                                             "tensorflow-mnist-tutorial", "data")
+    data_dir = args.data_dir
+    if not data_dir:  # the tutorial's own data folder, created if the tutorial has not fetched yet
+        data_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                "tensorflow-mnist-tutorial", "data")
+        os.makedirs(data_dir, exist_ok=True)
     try:
         if not 1 <= args.count <= 10000 or not 0 <= args.first <= 10000 - args.count:
             raise mnistdata.UserError(f"--first {args.first} --count {args.count} is not a range of "
