@@ -1,4 +1,4 @@
-"""5.0: 4.2 trained on digits that move, turn and change size: towards 99.7%.
+"""5.0: 4.2 trained on digits that move, turn and change size, aiming for 99.7%.
 
 4.2 learns the 60,000 training digits almost perfectly and then stops improving on new ones: it
 has started to memorise. The cure is more data, and for handwriting more data can be made: a digit
