@@ -7,7 +7,7 @@
 Each finished run is appended to benchmarks/runs.jsonl at once, and runs already there (same
 script, seed and flags on the same machine) are not repeated: stop it at any time and start it
 again to resume. --fresh forgets earlier runs of what you asked for. RESULTS.md is rewritten from
-runs.jsonl after every run.
+runs.jsonl after every run; --report rewrites it without training anything.
 """
 import argparse
 import json
@@ -158,17 +158,21 @@ def write_results(runs, tf_version):
         "measured, none is typed in. Each script trains headless at its default settings (mini-batches",
         "of 100, a full 10,000-image test pass every 100 steps and after the last step) with each seed.",
         "",
-        f"Machine: {machine()}; TensorFlow {tf_version}; oneDNN "
-        f"{'off' if os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '0' else 'on'}.",
+        "MACHINES",
         "",
-        "| script | steps | seeds | final test accuracy, median (worst) | target | best test accuracy, "
+        "| script | machine | steps | seeds | final test accuracy, median (worst) | target | best test accuracy, "
         "median (worst) | training s, median | target | images/s | 99% test accuracy at step (s), median "
         "| startup s, max | peak MB, max |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    machines = {}  # machine: its letter in the tables, in order of first use
+
+    def machine_letter(name):
+        return machines.setdefault(name, "ABCDEFGHIJ"[len(machines)])
+
     breakdown = ["", "## Where the training time goes (median seconds per run)", "",
-                 "| script | training steps | test passes | training-batch stats | batch preparation | "
-                 "ms per training step | ms per test pass |", "| --- | --- | --- | --- | --- | --- | --- |"]
+                 "| script | machine | training steps | test passes | training-batch stats | batch preparation | "
+                 "ms per training step | ms per test pass |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     commands = ["", "## Runs", "", "| command | final | best (step) | training s | startup s | peak MB |",
                 "| --- | --- | --- | --- | --- | --- |"]
     verdicts = []
@@ -176,6 +180,9 @@ def write_results(runs, tf_version):
         mine = [r for r in runs if r["script"] == script and not r["extra"]]
         if not mine:
             continue
+        # seeds measured on different machines do not make one median: take the latest machine's
+        mine = [r for r in mine if r["machine"] == mine[-1]["machine"]]
+        letter = machine_letter(mine[0]["machine"])
         final = [r["final_accuracy"] for r in mine]
         best = [r["best_accuracy"] for r in mine]
         seconds = statistics.median(r["training_s"] for r in mine)
@@ -206,7 +213,7 @@ def write_results(runs, tf_version):
         memory_target = MEMORY_TARGET_MB.get(script, 900)
         verdicts += [startup <= STARTUP_TARGET_S, peak <= memory_target]
         lines.append(
-            f"| {script} | {mine[0]['steps']} | {len(mine)} | {statistics.median(final):.4f} ({min(final):.4f}) "
+            f"| {script} | {letter} | {mine[0]['steps']} | {len(mine)} | {statistics.median(final):.4f} ({min(final):.4f}) "
             f"| {target} | {statistics.median(best):.4f} ({min(best):.4f}) | {seconds:.1f} | {speed} "
             f"| {statistics.median(r['images_per_s'] for r in mine):,.0f} | {early} | {startup:.1f} "
             f"| {peak}{'' if memory_target == 900 else f' (target <= {memory_target})'} |")
@@ -214,15 +221,15 @@ def write_results(runs, tf_version):
                        for k in ("training steps", "test passes", "training-batch stats", "batch preparation")}
         steps = mine[0]["steps"]
         test_passes = steps // 100 + 1 + (1 if steps % 100 else 0)
-        breakdown.append(f"| {script} | " + " | ".join(f"{v:.1f}" for v in median_time.values())
+        breakdown.append(f"| {script} | {letter} | " + " | ".join(f"{v:.1f}" for v in median_time.values())
                          + f" | {1000 * median_time['training steps'] / steps:.1f} "
                            f"| {1000 * median_time['test passes'] / test_passes:.0f} |")
         for r in sorted(mine, key=lambda r: r["seed"]):
             commands.append(f"| `{r['command']}` | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} "
                             f"({r['best_step']}) | {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
     live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
-    headless = {r["seed"]: r for r in runs if r["script"] == LIVE_SCRIPT and not r["extra"]}
-    pairs = [(r, headless[r["seed"]]) for r in live if r["seed"] in headless]
+    headless = {(r["machine"], r["seed"]): r for r in runs if r["script"] == LIVE_SCRIPT and not r["extra"]}
+    pairs = [(r, headless[r["machine"], r["seed"]]) for r in live if (r["machine"], r["seed"]) in headless]
     live_lines = []
     if pairs:
         ratios = [r["wall_s"] / h["wall_s"] for r, h in pairs]
@@ -230,7 +237,9 @@ def write_results(runs, tf_version):
         verdicts.append(ratio <= LIVE_RATIO_TARGET)
         live_lines = ["", "## The live window", "",
                       f"{LIVE_SCRIPT} at its defaults in a live TkAgg window on Xvfb, against the same seed "
-                      f"headless; wall time from the command to the end of training.", "",
+                      f"headless on the same machine "
+                      f"({', '.join(sorted({machine_letter(r['machine']) for r, _ in pairs}))}); wall time "
+                      f"from the command to the end of training.", "",
                       "| seed | headless wall s | live wall s | ratio | final accuracy, live (headless) |",
                       "| --- | --- | --- | --- | --- |"]
         for (r, h), q in sorted(zip(pairs, ratios), key=lambda x: x[0][0]["seed"]):
@@ -247,6 +256,11 @@ def write_results(runs, tf_version):
         f"first training step. "
         f"{sum(verdicts)} of {len(verdicts)} checks met.",
     ]
+    onednn = "off" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "on"
+    lines[lines.index("MACHINES")] = (
+        "Machines: " + "; ".join(f"{letter} = {name}" for name, letter in machines.items())
+        + f". TensorFlow {tf_version}, oneDNN {onednn}. Figures from different machines are not "
+          "comparable for speed: the same 2-core kind of machine has come with different processors.")
     text = "\n".join(lines + breakdown + live_lines + commands) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -262,6 +276,8 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="run again what runs.jsonl already holds")
     parser.add_argument("--no-live", action="store_true",
                         help=f"skip the live-window runs of {LIVE_SCRIPT} (they need Xvfb)")
+    parser.add_argument("--report", action="store_true",
+                        help="only rewrite RESULTS.md from the runs runs.jsonl holds; train nothing")
     args = parser.parse_args()
 
     scripts = []
@@ -272,6 +288,10 @@ def main():
         scripts += matches
 
     runs = load_runs()
+    if args.report:
+        write_results(runs, tensorflow_version())
+        print(f"results in {RESULTS}")
+        return
     if args.fresh:
         runs = [r for r in runs if not (r["script"] in scripts and r["seed"] in args.seeds)]
         with open(RUNS, "w") as f:
