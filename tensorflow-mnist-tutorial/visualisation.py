@@ -211,9 +211,13 @@ class Animation:
         steps, accuracies, losses = self.test
         self.lines["test accuracy"].set_data(steps, accuracies)
         self.lines["test loss"].set_data(steps, losses)
-        all_losses = self.training[2] + self.test[2]
-        if all_losses:
-            top = max(np.percentile(all_losses, 98) * 1.1, 1e-3)  # an early spike should not flatten the rest
+        all_losses = np.array(self.training[2] + self.test[2])
+        if all_losses.size:
+            # An early spike should not flatten the rest: the scale follows the 98th percentile, and
+            # leaves out losses a hundred times the median, such as batch norm's first test pass
+            # (step 0, before any training step has filled its moving averages: about 1e12).
+            ordinary = all_losses[all_losses <= 100 * np.median(all_losses)]
+            top = max(np.percentile(ordinary, 98) * 1.1, 1e-3)
             self.axes[1].set_ylim(0, top)
 
     def set_accuracy_scale(self, count, accuracy):

@@ -20,6 +20,7 @@ SCRIPTS = [
     "mnist_4.0_batchnorm_five_layers_sigmoid.py",
     "mnist_4.1_batchnorm_five_layers_relu.py",
     "mnist_4.2_batchnorm_convolutional.py",
+    "mnist_5.0_batchnorm_convolutional_augmented.py",
 ]
 
 # Where nothing answers: port 9 (discard) on the loopback is closed here.

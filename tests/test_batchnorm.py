@@ -1,4 +1,4 @@
-"""Promises of the batch-normalisation scripts 4.0 to 4.2: at test time a digit's prediction is
+"""Promises of the batch-normalisation scripts 4.0 to 5.0: at test time a digit's prediction is
 its own, whatever batch it comes in, because the moving averages replace the batch statistics."""
 import os
 import runpy

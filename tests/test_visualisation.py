@@ -138,6 +138,23 @@ def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_anima
         np.testing.assert_allclose(cell_corner(grid, i, visualisation.TEST_COLUMNS), expected)
 
 
+def test_the_loss_scale_shows_the_curve_past_batch_norms_enormous_first_test_loss():
+    # batch norm's test pass at step 0 uses moving averages no training step has filled yet
+    figure = visualisation.Animation("scale", 1000, live=False)
+    try:
+        figure.add_test(0, 0.05, 1.8e12)
+        for step in range(0, 1001, 20):
+            figure.add_training(step, 0.9, 230.0 if step == 0 else 30.0 * 0.998 ** step)
+            if step % 100 == 0 and step:
+                figure.add_test(step, 0.95, 25.0 * 0.998 ** step)
+            if step >= 40:  # from the third point of the curve on, the curve fills the panel
+                figure.update_curves()
+                low, top = figure.axes[1].get_ylim()
+                assert low == 0 and 25 < top < 300, (step, top)
+    finally:
+        figure.plt.close(figure.figure)
+
+
 # --- keys, through matplotlib's own event machinery ---------------------------------------------
 
 @pytest.fixture
