@@ -128,6 +128,10 @@ def setup(description, iterations, batch_size=100):
                              "and after the last one (default: %(default)s)")
     parser.add_argument("--test-batch-size", type=whole_number(1), default=1000, metavar="N",
                         help="test images per forward pass: less uses less memory (default: %(default)s)")
+    parser.add_argument("--validation", type=whole_number(0), default=0, metavar="N",
+                        help="hold back the last N training images and measure on them in place of "
+                             "the test set: to compare settings without ever looking at the test "
+                             "images (MNIST's usual choice is 10000; default: %(default)s, the test set)")
     parser.add_argument("--threads", type=whole_number(0), default=0, metavar="N",
                         help="CPU threads TensorFlow may use per operation; 0 means one per core "
                              "(default: %(default)s)")
@@ -225,6 +229,14 @@ class Loop:
     def train(self):
         args, m = self.args, self.model
         data = mnistdata.load(args.data_dir, one_hot=True, pixels_as_bytes=True)
+        self.held_out = "test"
+        if args.validation:
+            if args.validation >= len(data.train_images):
+                raise UserError(f"--validation {args.validation} leaves no training images "
+                                f"(the training set has {len(data.train_images)})")
+            n, self.held_out = args.validation, "validation"
+            data = data._replace(train_images=data.train_images[:-n], train_labels=data.train_labels[:-n],
+                                 test_images=data.train_images[-n:], test_labels=data.train_labels[-n:])
         # The test set is converted to floats once (31 MB), not at each of the ~100 test passes;
         # the training set stays in bytes and each batch is converted as it is drawn.
         data = data._replace(test_images=mnistdata.to_float(data.test_images))
@@ -323,7 +335,7 @@ class Loop:
                 self.timers["test passes"] += time.perf_counter() - tick
                 if accuracy > self.best_accuracy:
                     self.best_accuracy, self.best_step = accuracy, i
-                print(f"{self.prefix(i, steps_per_epoch, None)}  test:     "
+                print(f"{self.prefix(i, steps_per_epoch, None)}  {self.held_out + ':':<9} "
                       f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
                 self.final_accuracy = accuracy
                 if animation or summaries:
@@ -381,7 +393,7 @@ class Loop:
         count = lambda tensors: sum(int(np.prod(t.shape.as_list())) for t in tensors)  # noqa: E731
         print(f"{os.path.basename(sys.argv[0])}: {args.iterations} steps of {args.batch_size} "
               f"images, seed {args.seed}; {len(data.train_images)} training and "
-              f"{len(data.test_images)} test images; {count(m['weights'])} weights and "
+              f"{len(data.test_images)} {self.held_out} images; {count(m['weights'])} weights and "
               f"{count(m['biases'])} biases to learn", flush=True)
 
     def print_summary(self, sess, weights, biases):
@@ -391,7 +403,7 @@ class Loop:
         weights, biases = sess.run([weights, biases])
         print(f"weights range from {weights.min():.3f} to {weights.max():.3f}, biases from "
               f"{biases.min():.3f} to {biases.max():.3f}")
-        print(f"final test accuracy {self.final_accuracy:.4f} (best {self.best_accuracy:.4f} at "
+        print(f"final {self.held_out} accuracy {self.final_accuracy:.4f} (best {self.best_accuracy:.4f} at "
               f"step {self.best_step}); {args.iterations} steps in {seconds:.1f} s, "
               f"{images / seconds:,.0f} training images/s")
         breakdown = ", ".join(f"{value:.1f} s {name}" for name, value in self.timers.items()

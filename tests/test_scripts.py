@@ -6,8 +6,10 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+import mnistdata
 from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, run_python
 from test_data import write_idx_set
 
@@ -89,6 +91,34 @@ def test_any_directory_of_mnist_shaped_idx_files_trains(tmp_path):
                         str(tmp_path), "--iterations", "30", "--batch-size", "10")
     assert result.returncode == 0, result.stderr
     assert "50 training and 20 test images" in result.stdout
+
+
+def test_validation_measures_on_the_last_training_images_not_the_test_set(tmp_path):
+    # digit k is a white band at rows 2k..2k+3; the test files are labelled one off, on purpose
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 300).astype(np.uint8)
+    images = np.zeros((300, 28, 28), np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 * label:2 * label + 4] = 255
+    for name, array in {"train-images-idx3-ubyte": images[:200], "train-labels-idx1-ubyte": labels[:200],
+                        "t10k-images-idx3-ubyte": images[200:],
+                        "t10k-labels-idx1-ubyte": (labels[200:] + 1) % 10}.items():
+        (tmp_path / name).write_bytes(mnistdata.idx_bytes(mnistdata.FILES[name][0], array))
+    common = ["--headless", "--data-dir", str(tmp_path), "--iterations", "300", "--batch-size", "20"]
+
+    held_out = run_script("mnist_1.0_softmax.py", *common, "--validation", "50")
+    assert held_out.returncode == 0, held_out.stderr
+    assert "150 training and 50 validation images" in held_out.stdout
+    assert float(re.search(r"final validation accuracy ([\d.]+)", held_out.stdout)[1]) >= 0.95
+    assert re.search(r"step +300 .* validation: accuracy", held_out.stdout)
+
+    tested = run_script("mnist_1.0_softmax.py", *common)
+    assert "200 training and 100 test images" in tested.stdout
+    assert float(FINAL.search(tested.stdout)[1]) <= 0.05  # the mislabelled test set
+
+    too_many = run_script("mnist_1.0_softmax.py", *common, "--validation", "200")
+    assert too_many.returncode == 1 and too_many.stderr.strip() == (
+        "mnist_1.0_softmax.py: error: --validation 200 leaves no training images (the training set has 200)")
 
 
 def test_a_batch_larger_than_the_training_set_is_one_line(tmp_path):
