@@ -302,9 +302,9 @@ class Window:
             [sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         threading.Thread(target=self.read, daemon=True).start()
-        found = subprocess.run(["xdotool", "search", "--sync", "--name", "mnist_2.1"], env=env,
+        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "mnist_2.1"], env=env,
                                capture_output=True, text=True, timeout=60)
-        self.id = found.stdout.split()[0]
+        self.id = found.stdout.split()[0]  # only once it is mapped: Qt names its window before it shows it
         subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=env, check=True)
         geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", self.id], env=env,
                                   capture_output=True, text=True, check=True).stdout
