@@ -150,7 +150,19 @@ def load_runs():
         return [json.loads(line) for line in f if line.strip()]
 
 
+def one_machine(runs):
+    """Seeds measured on different machines do not make one median: the latest machine's runs."""
+    return [r for r in runs if r["machine"] == runs[-1]["machine"]]
+
+
 def write_results(runs, tf_version):
+    by_script = {script: one_machine(mine) for script in TARGETS
+                 if (mine := [r for r in runs if r["script"] == script and not r["extra"]])}
+    live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
+    letters = {}  # machine: its letter in the tables, in order of first use
+    for r in [mine[0] for mine in by_script.values()] + live:
+        letters.setdefault(r["machine"], "ABCDEFGHIJ"[len(letters)])
+    onednn = "off" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "on"
     lines = [
         "# Benchmark results",
         "",
@@ -158,31 +170,24 @@ def write_results(runs, tf_version):
         "measured, none is typed in. Each script trains headless at its default settings (mini-batches",
         "of 100, a full 10,000-image test pass every 100 steps and after the last step) with each seed.",
         "",
-        "MACHINES",
+        "Machines: " + "; ".join(f"{letter} = {name}" for name, letter in letters.items())
+        + f". TensorFlow {tf_version}, oneDNN {onednn}. Figures from different machines are not "
+          "comparable for speed: the same 2-core kind of machine has come with different processors.",
         "",
         "| script | machine | steps | seeds | final test accuracy, median (worst) | target | best test accuracy, "
         "median (worst) | training s, median | target | images/s | 99% test accuracy at step (s), median "
         "| startup s, max | peak MB, max |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    machines = {}  # machine: its letter in the tables, in order of first use
-
-    def machine_letter(name):
-        return machines.setdefault(name, "ABCDEFGHIJ"[len(machines)])
-
     breakdown = ["", "## Where the training time goes (median seconds per run)", "",
                  "| script | machine | training steps | test passes | training-batch stats | batch preparation | "
                  "ms per training step | ms per test pass |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     commands = ["", "## Runs", "", "| command | final | best (step) | training s | startup s | peak MB |",
                 "| --- | --- | --- | --- | --- | --- |"]
     verdicts = []
-    for script, (accuracy_target, best_target, seconds_target) in TARGETS.items():
-        mine = [r for r in runs if r["script"] == script and not r["extra"]]
-        if not mine:
-            continue
-        # seeds measured on different machines do not make one median: take the latest machine's
-        mine = [r for r in mine if r["machine"] == mine[-1]["machine"]]
-        letter = machine_letter(mine[0]["machine"])
+    for script, mine in by_script.items():
+        accuracy_target, best_target, seconds_target = TARGETS[script]
+        letter = letters[mine[0]["machine"]]
         final = [r["final_accuracy"] for r in mine]
         best = [r["best_accuracy"] for r in mine]
         seconds = statistics.median(r["training_s"] for r in mine)
@@ -227,7 +232,6 @@ def write_results(runs, tf_version):
         for r in sorted(mine, key=lambda r: r["seed"]):
             commands.append(f"| `{r['command']}` | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} "
                             f"({r['best_step']}) | {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
-    live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
     headless = {(r["machine"], r["seed"]): r for r in runs if r["script"] == LIVE_SCRIPT and not r["extra"]}
     pairs = [(r, headless[r["machine"], r["seed"]]) for r in live if (r["machine"], r["seed"]) in headless]
     live_lines = []
@@ -238,7 +242,7 @@ def write_results(runs, tf_version):
         live_lines = ["", "## The live window", "",
                       f"{LIVE_SCRIPT} at its defaults in a live TkAgg window on Xvfb, against the same seed "
                       f"headless on the same machine "
-                      f"({', '.join(sorted({machine_letter(r['machine']) for r, _ in pairs}))}); wall time "
+                      f"({', '.join(sorted({letters[r['machine']] for r, _ in pairs}))}); wall time "
                       f"from the command to the end of training.", "",
                       "| seed | headless wall s | live wall s | ratio | final accuracy, live (headless) |",
                       "| --- | --- | --- | --- | --- |"]
@@ -256,11 +260,6 @@ def write_results(runs, tf_version):
         f"first training step. "
         f"{sum(verdicts)} of {len(verdicts)} checks met.",
     ]
-    onednn = "off" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "on"
-    lines[lines.index("MACHINES")] = (
-        "Machines: " + "; ".join(f"{letter} = {name}" for name, letter in machines.items())
-        + f". TensorFlow {tf_version}, oneDNN {onednn}. Figures from different machines are not "
-          "comparable for speed: the same 2-core kind of machine has come with different processors.")
     text = "\n".join(lines + breakdown + live_lines + commands) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
