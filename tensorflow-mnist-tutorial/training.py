@@ -280,7 +280,8 @@ class Loop:
         args = self.args
         title = os.path.basename(sys.argv[0])
         options = dict(movie=args.save_movie, movie_fps=args.movie_fps,
-                       weights_title=self.panel_titles[0], biases_title=self.panel_titles[1])
+                       weights_title=self.panel_titles[0], biases_title=self.panel_titles[1],
+                       held_out=self.held_out)
         if not args.headless:
             if not has_display():
                 print("No display found (DISPLAY is not set): running headless, text only.", flush=True)

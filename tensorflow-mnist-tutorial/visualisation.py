@@ -89,7 +89,7 @@ class Animation:
     """
 
     def __init__(self, title, iterations, live, weights_title="Weights", biases_title="Biases",
-                 movie=None, movie_fps=10):
+                 movie=None, movie_fps=10, held_out="test"):
         import matplotlib
         if not live:
             matplotlib.use("Agg")
@@ -121,7 +121,7 @@ class Animation:
         self.training_digits = self.test_digits = None
         self.last_draw = self.last_events = self.draw_seconds = 0.0
         self.changed = set()  # the parts with new numbers since the last frame
-        self.build(weights_title, biases_title)
+        self.build(weights_title, biases_title, held_out)
         self.movie = MovieWriter(movie, movie_fps) if movie else None
         self.figure.canvas.mpl_connect("key_press_event", self.on_key)
         self.figure.canvas.mpl_connect("close_event", self.on_close)
@@ -132,7 +132,8 @@ class Animation:
 
     # --- building and drawing the panels --------------------------------------------------------
 
-    def build(self, weights_title, biases_title):
+    def build(self, weights_title, biases_title, held_out):
+        """held_out names the images measured beside training: "test", or "validation"."""
         accuracy, loss, training_digits, weights, biases, test_digits = self.axes
         for ax, name in ((accuracy, "Accuracy"), (loss, "Cross-entropy loss")):
             ax.set_title(name, fontsize=10)
@@ -142,14 +143,14 @@ class Animation:
         accuracy.set_ylim(0, 1)
         self.lines = {
             "training accuracy": accuracy.plot([], [], color="tab:blue", lw=1, label="training")[0],
-            "test accuracy": accuracy.plot([], [], color="tab:red", lw=1.5, label="test")[0],
+            "test accuracy": accuracy.plot([], [], color="tab:red", lw=1.5, label=held_out)[0],
             "training loss": loss.plot([], [], color="tab:blue", lw=1, label="training")[0],
-            "test loss": loss.plot([], [], color="tab:red", lw=1.5, label="test")[0],
+            "test loss": loss.plot([], [], color="tab:red", lw=1.5, label=held_out)[0],
         }
         accuracy.legend(loc="lower right", fontsize=8)
         loss.legend(loc="upper right", fontsize=8)
         training_digits.set_title("Training digits (red: misrecognised)", fontsize=10)
-        test_digits.set_title("Test digits, misrecognised first", fontsize=10)
+        test_digits.set_title(f"{held_out.capitalize()} digits, misrecognised first", fontsize=10)
         self.images = {}
         for ax, key, shape in ((training_digits, "training", (280, 280)), (test_digits, "test", (700, 1120))):
             ax.set_xticks([])

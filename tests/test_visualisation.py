@@ -118,6 +118,29 @@ def test_the_curves_hold_the_printed_numbers(trained_animation):
     assert len(animation.bands[3]) == 7 and len(animation.bands[4]) == 7  # 7 bands each
 
 
+def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbers(
+        mnist, tmp_path, monkeypatch, capsys):
+    captured = {}
+    finish = visualisation.Animation.finish
+    monkeypatch.setattr(visualisation.Animation, "finish",
+                        lambda self, png=None: (captured.update(animation=self), finish(self, png)))
+    script = os.path.join(TUTORIAL, "mnist_1.0_softmax.py")
+    monkeypatch.setattr(sys, "argv", [script, "--headless", "--iterations", "200", "--validation", "5000",
+                                      "--save-png", str(tmp_path / "end.png")])
+    runpy.run_path(script, run_name="__main__")
+    animation, output = captured["animation"], capsys.readouterr().out
+    accuracy, loss = animation.axes[:2]
+    assert [t.get_text() for t in accuracy.get_legend().get_texts()] == ["training", "validation"]
+    assert [t.get_text() for t in loss.get_legend().get_texts()] == ["training", "validation"]
+    assert animation.axes[5].get_title() == "Validation digits, misrecognised first"
+    points = printed(output, "validation")
+    assert [p[0] for p in points] == [0, 100, 200]
+    steps, accuracies = animation.lines["test accuracy"].get_data()
+    assert list(steps) == [0, 100, 200]
+    np.testing.assert_allclose(accuracies, [p[1] for p in points], atol=5e-5)
+    assert printed(output, "test") == []
+
+
 def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_animation):
     animation, output, _ = trained_animation
     images, labels, predictions = animation.training_digits
