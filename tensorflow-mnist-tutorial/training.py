@@ -97,7 +97,7 @@ def whole_number(minimum):
     return parse
 
 
-def setup(description, iterations, batch_size=100):
+def setup(description, iterations, batch_size=100, test_every=100):
     """Parse the command line, switch TensorFlow to graph mode and seed every random generator."""
     parser = ArgumentParser(
         prog=os.path.basename(sys.argv[0]),
@@ -123,7 +123,7 @@ def setup(description, iterations, batch_size=100):
     parser.add_argument("--log-every", type=whole_number(1), default=20, metavar="N",
                         help="print accuracy and loss on the current training batch every N steps "
                              "(default: %(default)s)")
-    parser.add_argument("--test-every", type=whole_number(1), default=100, metavar="N",
+    parser.add_argument("--test-every", type=whole_number(1), default=test_every, metavar="N",
                         help="measure accuracy and loss on all 10,000 test images every N steps, "
                              "and after the last one (default: %(default)s)")
     parser.add_argument("--test-batch-size", type=whole_number(1), default=1000, metavar="N",
