@@ -20,8 +20,9 @@ batch-normalised.
 
 The learning rate starts at 0.001 and follows half a cosine down to 0 at the last step
 (--iterations): large steps while the network is far from good, ever smaller ones at the end, so
-the final weights settle instead of jittering around a good point. The test set is measured every
-500 steps rather than every 100, which saves several minutes.
+the final weights can settle rather than jitter around a good point. Measured, it changes little:
+2 images better than shrinking 5% an epoch on validation, 1 worse on the test set (README). The
+test set is measured every 500 steps rather than every 100, which saves several minutes.
 
     X  [batch, 28, 28, 1]
      |  in training only: random shift, rotation and zoom of each image
