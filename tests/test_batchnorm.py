@@ -90,3 +90,28 @@ def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(mnist, m
     digits = mnist.test_labels[:50]
     assert np.array_equal(digits[similarity.argmax(axis=1)], digits)
     assert not np.allclose(first, images)
+
+
+def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels(mnist, monkeypatch):
+    import tensorflow.compat.v1 as tf
+    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch)
+    # the placeholder fed 0.1 in training and 0 in testing
+    smoothing = next(p for p, value in model["training_feed"].items()
+                     if value == pytest.approx(0.1) and model["testing_feed"][p] == 0.0)
+    images = mnist.test_images[:50].astype(np.float32) / 255
+    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:50]]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(20):  # fill batch norm's averages, so testing mode gives sane numbers
+            sess.run(model["train_step"], feed(model, images, labels, step, "training"))
+        testing = feed(model, images, labels, 20, "testing")
+        probabilities, tested_loss = sess.run([model["Y"], model["cross_entropy"]], testing)
+        smoothed_loss = sess.run(model["cross_entropy"], {**testing, smoothing: 0.1})
+    log_p = np.log(probabilities.astype(np.float64))
+    true_loss = -np.mean(np.sum(labels * log_p, axis=1)) * 100
+    smoothed_targets = labels * 0.9 + 0.01  # 0.91 on the right digit, 0.01 on the others
+    assert np.allclose(smoothed_targets.sum(axis=1), 1.0)
+    expected_smoothed = -np.mean(np.sum(smoothed_targets * log_p, axis=1)) * 100
+    assert tested_loss == pytest.approx(true_loss, rel=1e-3)
+    assert smoothed_loss == pytest.approx(expected_smoothed, rel=1e-3)
+    assert smoothed_loss > tested_loss  # the nine small targets cost something on a confident net
