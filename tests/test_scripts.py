@@ -185,9 +185,12 @@ def test_start_up_prints_no_tensorflow_chatter(mnist):
 
 
 def test_ctrl_c_stops_training_with_one_line(mnist):
+    # Ctrl-C as in a terminal: a shell starts background jobs (and so, maybe, this test run) with
+    # SIGINT ignored, and a child inherits that, so give the script the usual SIGINT handling back.
     process = subprocess.Popen(
         [sys.executable, os.path.join(TUTORIAL, "mnist_3.1_convolutional_bigger_dropout.py"), "--headless"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
         if line.startswith("step     20"):
             break
