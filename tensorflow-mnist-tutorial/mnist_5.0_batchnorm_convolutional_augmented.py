@@ -6,9 +6,13 @@ has started to memorise. Three cures, aiming for 99.7%:
 More data. For handwriting more data can be made: a digit shifted by a pixel or two, turned a few
 degrees or written a little larger is still the same digit. So before every training step each
 image of the batch is moved by up to 2 pixels in each direction, turned by up to 10 degrees and
-zoomed by up to 10%, at random, anew each time it is seen: in 30,000 steps (50 epochs) the network
+zoomed by up to 10%, at random, anew each time it is seen: in 27,000 steps (45 epochs) the network
 never sees the same image twice. Test images are not touched. Much larger changes would make some
-digits ambiguous.
+digits ambiguous. The last tenth of training (the last 3,000 of 30,000 steps) sees the digits as
+they are, as the test does: the last, smallest steps then fit the network, and batch norm's
+averages, to real digits rather than to turned and zoomed ones. On validation images this "clean
+finish" made 0.9974 against 0.9971 (seed 0); the two runs were identical up to step 27,000. On
+the test set it gained 2 to 6 images with each of 3 seeds (README).
 
 Fewer weights, more layers. 4.2 keeps most of its 700,000 weights in one dense layer (3136 x 200),
 which is where memorising happens. Here two 3x3 convolutions in a row look at a 5x5 area as one
@@ -34,7 +38,7 @@ the final weights can settle rather than jitter around a good point. Measured, i
 test set is measured every 500 steps rather than every 100, which saves several minutes.
 
     X  [batch, 28, 28, 1]
-     |  in training only: random shift, rotation and zoom of each image
+     |  in training, but for its last tenth: random shift, rotation and zoom of each image
     XA [batch, 28, 28, 1]
      |  convolution 3x3, no padding, batch norm, ReLU    W1 [3, 3, 1, 32]    O1 [32]
     Y1 [batch, 26, 26, 32]
@@ -109,8 +113,10 @@ def augment(images):
                                                  fill_value=0.0, interpolation="BILINEAR")
 
 
-# Training reads augmented images, testing the images as they are.
-XA = tf.cond(is_test, lambda: X, lambda: augment(X))
+# Training reads augmented images, testing the images as they are. The last tenth of training reads
+# them as they are too, so that the last weights and batch norm's averages settle on real digits.
+clean = tf.logical_or(is_test, step >= int(args.iterations * 0.9))
+XA = tf.cond(clean, lambda: X, lambda: augment(X))
 
 
 def batchnorm(Ylogits, Offset, convolutional=False):

@@ -13,11 +13,11 @@ from conftest import SCRIPTS, TUTORIAL
 BATCHNORM_SCRIPTS = [script for script in SCRIPTS if "batchnorm" in script]
 
 
-def build(script, monkeypatch):
+def build(script, monkeypatch, *flags):
     """The script's graph, as the pieces it hands to training.run, without training it."""
     captured = {}
     monkeypatch.setattr(training, "run", lambda args, **model: captured.update(model, args=args))
-    monkeypatch.setattr(sys, "argv", [script, "--headless"])
+    monkeypatch.setattr(sys, "argv", [script, "--headless", *flags])
     runpy.run_path(os.path.join(TUTORIAL, script), run_name="__main__")
     return captured
 
@@ -115,3 +115,21 @@ def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels
     assert tested_loss == pytest.approx(true_loss, rel=1e-3)
     assert smoothed_loss == pytest.approx(expected_smoothed, rel=1e-3)
     assert smoothed_loss > tested_loss  # the nine small targets cost something on a confident net
+
+
+@pytest.mark.parametrize("flags, clean_from", [((), 27000), (("--iterations", "1000"), 900)])
+def test_the_last_tenth_of_training_sees_the_digits_unchanged(flags, clean_from, mnist, monkeypatch):
+    import tensorflow.compat.v1 as tf
+    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch, *flags)
+    operations = tf.get_default_graph().get_operations()
+    network_input = next(op.inputs[0] for op in operations if op.type == "Conv2D")  # XA
+    images = mnist.test_images[:20].astype(np.float32) / 255
+    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:20]]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        seen = {step: sess.run(network_input, feed(model, images, labels, step, "training"))
+                for step in (0, clean_from - 1, clean_from, clean_from + 50)}
+    assert not np.allclose(seen[0], images)  # augmented for the first nine tenths
+    assert not np.allclose(seen[clean_from - 1], images)
+    np.testing.assert_array_equal(seen[clean_from], images)  # then the digits as they are
+    np.testing.assert_array_equal(seen[clean_from + 50], images)
