@@ -22,6 +22,18 @@ def build(script, monkeypatch, *flags):
     return captured
 
 
+def as_fed(images, labels, n):
+    """The first n digits as the scripts are fed them: pixels in [0, 1], labels one-hot."""
+    return images[:n].astype(np.float32) / 255, np.eye(10, dtype=np.float32)[labels[:n]]
+
+
+def network_input():
+    """XA: what the first convolution of 5.0 reads, after augmentation (or none)."""
+    import tensorflow.compat.v1 as tf
+    operations = tf.get_default_graph().get_operations()
+    return next(op.inputs[0] for op in operations if op.type == "Conv2D")
+
+
 def feed(model, images, labels, step, mode):
     values = {model["X"]: images, model["Y_"]: labels, model["step"]: step}
     values.update(model["training_feed"] if mode == "training" else model["testing_feed"])
@@ -32,16 +44,14 @@ def feed(model, images, labels, step, mode):
 def test_test_mode_predicts_each_digit_the_same_alone_or_in_any_batch(script, mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
     model = build(script, monkeypatch)
-    images = mnist.train_images[:2000].astype(np.float32) / 255
-    labels = np.eye(10, dtype=np.float32)[mnist.train_labels[:2000]]
+    images, labels = as_fed(mnist.train_images, mnist.train_labels, 2000)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         for step in range(40):  # move the weights and the moving averages away from their start
             batch = slice(step * 50, step * 50 + 50)
             sess.run(model["train_step"], feed(model, images[batch], labels[batch], step, "training"))
 
-        test_images = mnist.test_images[:20].astype(np.float32) / 255
-        test_labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:20]]
+        test_images, test_labels = as_fed(mnist.test_images, mnist.test_labels, 20)
         predict = lambda x, y, mode="testing": sess.run(model["Y"], feed(model, x, y, 40, mode))  # noqa: E731
         together = predict(test_images, test_labels)
         twice = predict(test_images, test_labels)
@@ -66,15 +76,13 @@ def test_panels_4_and_5_show_batch_max_activations(script, monkeypatch):
 def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
     model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch)
-    operations = tf.get_default_graph().get_operations()
-    network_input = next(op.inputs[0] for op in operations if op.type == "Conv2D")  # XA
-    images = mnist.test_images[:50].astype(np.float32) / 255
-    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:50]]
+    XA = network_input()
+    images, labels = as_fed(mnist.test_images, mnist.test_labels, 50)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        first = sess.run(network_input, feed(model, images, labels, 0, "training"))
-        second = sess.run(network_input, feed(model, images, labels, 0, "training"))
-        as_tested = sess.run(network_input, feed(model, images, labels, 0, "testing"))
+        first = sess.run(XA, feed(model, images, labels, 0, "training"))
+        second = sess.run(XA, feed(model, images, labels, 0, "training"))
+        as_tested = sess.run(XA, feed(model, images, labels, 0, "testing"))
     np.testing.assert_array_equal(as_tested, images)  # test images are never changed
     assert first.shape == images.shape
     assert first.min() >= 0.0 and first.max() <= 1.0
@@ -98,8 +106,7 @@ def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels
     # the placeholder fed 0.1 in training and 0 in testing
     smoothing = next(p for p, value in model["training_feed"].items()
                      if value == pytest.approx(0.1) and model["testing_feed"][p] == 0.0)
-    images = mnist.test_images[:50].astype(np.float32) / 255
-    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:50]]
+    images, labels = as_fed(mnist.test_images, mnist.test_labels, 50)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         for step in range(20):  # fill batch norm's averages, so testing mode gives sane numbers
@@ -121,13 +128,11 @@ def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels
 def test_the_last_tenth_of_training_sees_the_digits_unchanged(flags, clean_from, mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
     model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch, *flags)
-    operations = tf.get_default_graph().get_operations()
-    network_input = next(op.inputs[0] for op in operations if op.type == "Conv2D")  # XA
-    images = mnist.test_images[:20].astype(np.float32) / 255
-    labels = np.eye(10, dtype=np.float32)[mnist.test_labels[:20]]
+    XA = network_input()
+    images, labels = as_fed(mnist.test_images, mnist.test_labels, 20)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        seen = {step: sess.run(network_input, feed(model, images, labels, step, "training"))
+        seen = {step: sess.run(XA, feed(model, images, labels, step, "training"))
                 for step in (0, clean_from - 1, clean_from, clean_from + 50)}
     assert not np.allclose(seen[0], images)  # augmented for the first nine tenths
     assert not np.allclose(seen[clean_from - 1], images)
