@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import mnistdata
 import training
 from conftest import SCRIPTS, TUTORIAL
 
@@ -24,7 +25,7 @@ def build(script, monkeypatch, *flags):
 
 def as_fed(images, labels, n):
     """The first n digits as the scripts are fed them: pixels in [0, 1], labels one-hot."""
-    return images[:n].astype(np.float32) / 255, np.eye(10, dtype=np.float32)[labels[:n]]
+    return mnistdata.to_float(images[:n]), mnistdata.to_labels(labels[:n], one_hot=True)
 
 
 def network_input():
