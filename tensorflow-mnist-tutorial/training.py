@@ -10,7 +10,8 @@ A script builds its model, then hands the pieces to `run`:
 `run` loads MNIST, feeds mini-batches from the training set (reshuffled every epoch), prints the
 accuracy and loss on the batch about to be trained every --log-every steps and on all 10,000 test
 images every --test-every steps, and ends with the final and best test accuracy and where the time
-went. The model code never changes for any of this.
+went. The model code never changes for any of this. In a Jupyter notebook (%run mnist_X.py) the
+lines give way to a progress bar and the picture is drawn in the cell: see in_notebook.py.
 """
 import argparse
 import os
@@ -71,6 +72,7 @@ import tensorflow  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import mnistdata  # noqa: E402
+import in_notebook  # noqa: E402
 import visualisation  # noqa: E402
 from mnistdata import UserError  # noqa: E402
 
@@ -81,7 +83,16 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag gives one line instead of the whole usage text."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        stop(f"error: {message} (see --help)", status=2)
+
+
+def stop(message, status=1):
+    """End the script with one line: exit status in a terminal, no traceback in a notebook."""
+    line = f"{os.path.basename(sys.argv[0])}: {message}"
+    if in_notebook.active():
+        raise in_notebook.Stopped(line)  # the kernel lives on
+    print(line, file=sys.stderr, flush=True)
+    sys.exit(status)
 
 
 def whole_number(minimum):
@@ -105,9 +116,10 @@ def setup(description, iterations, batch_size=100, test_every=100):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"With a display, a window animates six panels while the network trains; its keys: "
                f"1-6 one panel, 7 panels 1+2, 8 panels 4+5, 9 panels 3+6, 0 or Esc all six, Space "
-               f"pause and resume. Without a display, or with --headless, progress is text only. "
-               f"MNIST is fetched into the data directory the first time (about 55 MB); "
-               f"${mnistdata.DATA_DIR_VARIABLE} sets another default.")
+               f"pause and resume. In a Jupyter notebook (%run this script) the panels are drawn "
+               f"in the cell, with a progress bar. Without a display, or with --headless, progress "
+               f"is text only. MNIST is fetched into the data directory the first time (about 55 "
+               f"MB); ${mnistdata.DATA_DIR_VARIABLE} sets another default.")
     parser.add_argument("--iterations", type=whole_number(1), default=iterations, metavar="N",
                         help="training steps, one mini-batch each (default: %(default)s)")
     parser.add_argument("--batch-size", type=whole_number(1), default=batch_size, metavar="N",
@@ -135,6 +147,11 @@ def setup(description, iterations, batch_size=100, test_every=100):
     parser.add_argument("--threads", type=whole_number(0), default=0, metavar="N",
                         help="CPU threads TensorFlow may use per operation; 0 means one per core "
                              "(default: %(default)s)")
+    parser.add_argument("--layout", choices=list(visualisation.VIEWS), default="0", metavar="K",
+                        help="what the picture shows, numbered as the window's keys: "
+                             + ", ".join(f"{key} {name}" for key, name in visualisation.VIEWS.items())
+                             + " (the window's first view, the notebook's picture, --save-png and "
+                               "--save-movie; default: %(default)s)")
     parser.add_argument("--save-png", metavar="FILE.png",
                         help="write the six-panel picture of the end of training to FILE.png "
                              "(works headless too)")
@@ -204,21 +221,24 @@ def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
                    weights and biases, e.g. activations; they are computed on the current
                    training batch with the testing feed
     """
+    loop = Loop(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
+                train_step=train_step, weights=weights, biases=biases, step=step,
+                learning_rate=learning_rate, training_feed=training_feed or {},
+                testing_feed=testing_feed or {}, panels=panels)
     try:
-        Loop(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-             train_step=train_step, weights=weights, biases=biases, step=step,
-             learning_rate=learning_rate, training_feed=training_feed or {},
-             testing_feed=testing_feed or {}, panels=panels).train()
+        loop.train()
     except UserError as e:
-        sys.exit(f"{os.path.basename(sys.argv[0])}: error: {e}")
+        stop(f"error: {e}")
     except KeyboardInterrupt:
-        sys.exit(f"{os.path.basename(sys.argv[0])}: interrupted")
+        stop(f"interrupted at step {loop.step}")
 
 
 class Loop:
     def __init__(self, args, **model):
         self.args = args
         self.model = model
+        self.step = 0
+        self.in_notebook = in_notebook.active()
         self.timers = {"training steps": 0.0, "test passes": 0.0, "training-batch stats": 0.0,
                        "batch preparation": 0.0, "animation and summaries": 0.0}
         self.best_accuracy, self.best_step = -1.0, 0
@@ -253,6 +273,11 @@ class Loop:
         else:
             self.panel_titles, self.panel_values = ["Weights", "Biases"], [weights, biases]
         summaries = Summaries(args.tensorboard, histograms) if args.tensorboard else None
+        self.print_header(data)
+        steps_per_epoch = len(data.train_images) / args.batch_size
+        self.report = (in_notebook.ProgressBar(os.path.basename(sys.argv[0]), args.iterations, steps_per_epoch,
+                                            self.held_out)
+                       if self.in_notebook else Lines(self, steps_per_epoch))
         self.animation = self.open_animation()
 
         config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
@@ -262,10 +287,11 @@ class Loop:
                 sess.run(tf.global_variables_initializer())
                 if summaries:
                     summaries.open(sess.graph)
-                self.print_header(data)
                 self.loop(sess, data, weights, biases, summaries)
+                self.report.close()
                 self.print_summary(sess, weights, biases)
         except BaseException:
+            self.report.close()
             if self.animation:
                 self.animation.abandon()
             raise
@@ -279,19 +305,22 @@ class Loop:
         """The live window, or an off-screen figure for --save-png and --save-movie, or None."""
         args = self.args
         title = os.path.basename(sys.argv[0])
-        options = dict(movie=args.save_movie, movie_fps=args.movie_fps,
+        options = dict(movie=args.save_movie, movie_fps=args.movie_fps, layout=args.layout,
                        weights_title=self.panel_titles[0], biases_title=self.panel_titles[1],
                        held_out=self.held_out)
         if not args.headless:
+            if self.in_notebook:  # the picture goes into the cell, whatever the display
+                return visualisation.Animation(title, args.iterations, show=visualisation.notebook_show(),
+                                               **options)
             if not has_display():
                 print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
             else:
                 try:
-                    return visualisation.Animation(title, args.iterations, live=True, **options)
+                    return visualisation.Animation(title, args.iterations, show="window", **options)
                 except visualisation.NoWindow as e:
                     print(f"{e}: running headless, text only.", flush=True)
         if args.save_png or args.save_movie:
-            return visualisation.Animation(title, args.iterations, live=False, **options)
+            return visualisation.Animation(title, args.iterations, **options)
         return None
 
     def loop(self, sess, data, weights, biases, summaries):
@@ -303,10 +332,10 @@ class Loop:
         train = sess.make_callable(m["train_step"], feed_list + [key for key, _ in extra])
         extra_values = [value for _, value in extra]
         batches = shuffled_batches(len(data.train_images), args.batch_size, args.rng)
-        steps_per_epoch = len(data.train_images) / args.batch_size
         self.training_started = time.perf_counter()
         self.startup = process_age()
         for i in range(args.iterations + 1):
+            self.step = i
             tick = time.perf_counter()
             indices = next(batches)
             feed = {m["X"]: mnistdata.to_float(data.train_images[indices]),
@@ -321,8 +350,7 @@ class Loop:
                     [m["accuracy"], m["cross_entropy"], self.learning_rate, self.predicted],
                     {**feed, **m["testing_feed"]})
                 self.timers["training-batch stats"] += time.perf_counter() - tick
-                print(f"{self.prefix(i, steps_per_epoch, rate)}  training: "
-                      f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
+                self.report.training(i, accuracy, loss, rate)
                 if animation:
                     animation.add_training(i, accuracy, loss, feed[m["X"]],
                                            data.train_labels[indices].argmax(1), predicted)
@@ -336,8 +364,7 @@ class Loop:
                 self.timers["test passes"] += time.perf_counter() - tick
                 if accuracy > self.best_accuracy:
                     self.best_accuracy, self.best_step = accuracy, i
-                print(f"{self.prefix(i, steps_per_epoch, None)}  {self.held_out + ':':<9} "
-                      f"accuracy {accuracy:.4f}  loss {loss:9.4f}", flush=True)
+                self.report.test(i, accuracy, loss)
                 self.final_accuracy = accuracy
                 if animation or summaries:
                     tick = time.perf_counter()
@@ -363,13 +390,6 @@ class Loop:
                 tick = time.perf_counter()
                 train(*[feed[key] for key in feed_list], *extra_values)
                 self.timers["training steps"] += time.perf_counter() - tick
-
-    def prefix(self, i, steps_per_epoch, rate):
-        """The start of a progress line; the learning rate is shown on training lines only."""
-        text = f"step {i:6d}  epoch {i / steps_per_epoch:6.2f}"
-        if self.model["learning_rate"] is not None:
-            text += f"  lr {rate:.6f}" if rate is not None else " " * 12
-        return text
 
     def test_pass(self, sess, data, i):
         """Accuracy and loss over the whole test set, a slice at a time to bound the memory."""
@@ -406,11 +426,39 @@ class Loop:
               f"{biases.min():.3f} to {biases.max():.3f}")
         print(f"final {self.held_out} accuracy {self.final_accuracy:.4f} (best {self.best_accuracy:.4f} at "
               f"step {self.best_step}); {args.iterations} steps in {seconds:.1f} s, "
-              f"{images / seconds:,.0f} training images/s")
+              f"{images / seconds:,.0f} training images/s", flush=True)
+        if self.in_notebook:  # the kernel's start-up and memory are not this run's
+            return
         breakdown = ", ".join(f"{value:.1f} s {name}" for name, value in self.timers.items()
                               if value or name != "animation and summaries")
         print(f"time: {breakdown}; startup {self.startup:.1f} s; peak memory {peak_memory_mb():.0f} MB",
               flush=True)
+
+
+class Lines:
+    """The terminal's report: the codelab's progress lines, one per report."""
+
+    def __init__(self, loop, steps_per_epoch):
+        self.held_out, self.steps_per_epoch = loop.held_out, steps_per_epoch
+        self.shows_rate = loop.model["learning_rate"] is not None
+
+    def training(self, step, accuracy, loss, learning_rate):
+        print(f"{self.prefix(step, learning_rate)}  training: accuracy {accuracy:.4f}  loss {loss:9.4f}",
+              flush=True)
+
+    def test(self, step, accuracy, loss):
+        print(f"{self.prefix(step, None)}  {self.held_out + ':':<9} accuracy {accuracy:.4f}  loss {loss:9.4f}",
+              flush=True)
+
+    def prefix(self, step, learning_rate):
+        """The start of a progress line; the learning rate is shown on training lines only."""
+        text = f"step {step:6d}  epoch {step / self.steps_per_epoch:6.2f}"
+        if self.shows_rate:
+            text += f"  lr {learning_rate:.6f}" if learning_rate is not None else " " * 12
+        return text
+
+    def close(self):
+        pass
 
 
 class Summaries:

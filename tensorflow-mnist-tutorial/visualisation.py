@@ -11,7 +11,13 @@ Training never waits for the drawing: the training loop hands over numbers as it
 the window is redrawn from the latest ones at most five times a second, never spending more than
 15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit
 montages are built only for a frame, and only when they changed.
+
+Where the picture goes (`show`): "window", a desktop window; "inline", a Jupyter notebook's cell,
+one picture replaced in place at each frame (it works wherever Jupyter's default inline backend
+does: JupyterLab, Notebook, VS Code, Colab); "widget", ipympl's interactive canvas (%matplotlib
+widget), which answers the keys too; None, off-screen, for --save-png and --save-movie only.
 """
+import io
 import os
 import subprocess
 import sys
@@ -27,6 +33,9 @@ LAYOUTS = {  # key: panels shown, numbered 1 to 6 as above
     "1": (1,), "2": (2,), "3": (3,), "4": (4,), "5": (5,), "6": (6,),
     "7": (1, 2), "8": (4, 5), "9": (3, 6), "0": (1, 2, 3, 4, 5, 6), "escape": (1, 2, 3, 4, 5, 6),
 }
+VIEWS = {"0": "all six", "1": "accuracy", "2": "loss", "3": "training digits", "4": "weights",
+         "5": "biases", "6": "test digits", "7": "accuracy and loss", "8": "weights and biases",
+         "9": "training and test digits"}  # the keys, in words, for --layout
 SPREAD_PERCENTILES = np.linspace(0, 100, 8)  # 8 lines bound 7 bands of about 14% of the values each
 TEST_DIGITS, TEST_COLUMNS = 1000, 40  # 25 rows of 40
 FIGURE_INCHES, DPI = (12.8, 7.2), 100  # 1280x720: also the movie's frame size
@@ -53,6 +62,13 @@ LABEL_COLOUR = np.array([0.35, 0.0, 0.0])
 
 class NoWindow(Exception):
     """No window could be opened: the caller goes on headless."""
+
+
+def notebook_show():
+    """In a notebook: ipympl's canvas when %matplotlib widget is on, else a picture in the cell."""
+    import matplotlib
+    backend = matplotlib.get_backend().lower()
+    return "widget" if "ipympl" in backend or backend == "widget" else "inline"
 
 
 def digit_grid(images, labels, predictions, columns):
@@ -82,32 +98,39 @@ def wrong_first(labels, predictions):
 
 
 class Animation:
-    """The figure, the numbers behind it, and (when live) its window.
+    """The figure, the numbers behind it, and where it is shown (see `show` above).
 
     The training loop calls add_training / add_test / add_spread with new numbers, tick() at every
-    step, and finish() at the end. live=False draws off-screen, for --save-png and --save-movie.
+    step, and finish() at the end. layout is the first view, a key of LAYOUTS; the PNG and the movie
+    show it too.
     """
 
-    def __init__(self, title, iterations, live, weights_title="Weights", biases_title="Biases",
-                 movie=None, movie_fps=10, held_out="test"):
+    def __init__(self, title, iterations, show=None, weights_title="Weights", biases_title="Biases",
+                 movie=None, movie_fps=10, held_out="test", layout="0"):
         import matplotlib
-        if not live:
-            matplotlib.use("Agg")
-        else:
-            use_a_backend_that_opens(matplotlib)
-        import matplotlib.pyplot as plt
         from matplotlib.gridspec import GridSpec
 
-        self.plt = plt
-        if live and not is_interactive_backend(matplotlib.get_backend()):
-            raise NoWindow(f"matplotlib cannot open a window here (it chose the {matplotlib.get_backend()} "
-                           "backend; on Linux check DISPLAY and install python3-tk)")
-        try:
-            self.figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
-        except Exception as e:  # TclError, Qt and macOS errors have no common type
-            raise NoWindow(f"cannot open a window ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-        self.live, self.iterations = live, iterations
-        if live:
+        self.plt = None
+        if show in ("window", "widget"):
+            if show == "window":
+                use_a_backend_that_opens(matplotlib)
+            import matplotlib.pyplot as plt
+            self.plt = plt
+            if show == "window" and not is_interactive_backend(matplotlib.get_backend()):
+                raise NoWindow(f"matplotlib cannot open a window here (it chose the {matplotlib.get_backend()} "
+                               "backend; on Linux check DISPLAY and install python3-tk)")
+            try:
+                self.figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
+            except Exception as e:  # TclError, Qt and macOS errors have no common type
+                raise NoWindow(f"cannot open a window ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        else:  # drawn off-screen, outside pyplot: a notebook's own backend and figures stay as they are
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            self.figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
+            FigureCanvasAgg(self.figure)
+        self.show, self.live, self.iterations = show, show is not None, iterations
+        self.cell = self.ui = None  # the notebook cell's picture; the widget's event poll
+        if show in ("window", "widget"):
             self.figure.canvas.manager.set_window_title(title)
         self.figure.suptitle(title, fontsize=11)
         margins = dict(left=0.05, right=0.98, bottom=0.07, top=0.91, wspace=0.28, hspace=0.35)
@@ -122,11 +145,20 @@ class Animation:
         self.last_draw = self.last_events = self.draw_seconds = 0.0
         self.changed = set()  # the parts with new numbers since the last frame
         self.build(weights_title, biases_title, held_out)
+        self.start_layout = LAYOUTS[layout]
+        self.show_panels(self.start_layout)
         self.movie = MovieWriter(movie, movie_fps) if movie else None
-        self.figure.canvas.mpl_connect("key_press_event", self.on_key)
-        self.figure.canvas.mpl_connect("close_event", self.on_close)
-        if live:
-            plt.show(block=False)
+        # closures, not bound methods, which matplotlib holds weakly: a notebook's canvas outlives the
+        # script that made it, and its keys must keep working
+        self.figure.canvas.mpl_connect("key_press_event", lambda event: self.on_key(event))
+        self.figure.canvas.mpl_connect("close_event", lambda event: self.on_close(event))
+        if show == "window":
+            self.plt.show(block=False)
+        if show == "widget":  # shown now, not by pyplot, which %run keeps from showing until the end
+            from IPython.display import display
+            display(self.figure.canvas)
+            self.ui = WidgetEvents()
+        if self.live:
             self.draw()
             self.last_draw = 0.0  # the first numbers are drawn as soon as they come
 
@@ -252,12 +284,36 @@ class Animation:
     def draw(self):
         started = time.perf_counter()
         self.update_artists()
-        self.figure.canvas.draw()
+        if self.show == "inline":
+            self.show_in_cell()
+        else:
+            self.figure.canvas.draw()  # ipympl's canvas sends the new picture to the notebook here
         if self.live:
-            self.figure.canvas.flush_events()
-            self.last_events = time.perf_counter()
+            self.handle_events()
         self.draw_seconds = time.perf_counter() - started
         self.last_draw = time.perf_counter()
+
+    def show_in_cell(self):
+        """One picture in the notebook cell, replaced in place: the first call shows it."""
+        from IPython.display import Image, display
+        png = self.png_bytes()
+        if self.cell is None:
+            self.cell = display(Image(data=png), display_id=True)
+        else:
+            self.cell.update(Image(data=png))
+
+    def png_bytes(self):
+        with io.BytesIO() as buffer:
+            self.figure.savefig(buffer, format="png", dpi=DPI)
+            return buffer.getvalue()
+
+    def handle_events(self):
+        """Answer the keys and clicks that came in since last time."""
+        if self.show == "window":
+            self.figure.canvas.flush_events()
+        elif self.ui:
+            self.ui.poll()
+        self.last_events = time.perf_counter()
 
     # --- the window -------------------------------------------------------------------------------
 
@@ -272,10 +328,13 @@ class Animation:
             if now - self.last_draw >= max(1.0 / MAX_FPS, self.draw_seconds / MAX_DRAWING_SHARE):
                 self.draw()
             elif now - self.last_events >= EVENT_INTERVAL:  # keys and clicks answered promptly
-                self.figure.canvas.flush_events()
-                self.last_events = now
+                self.handle_events()
         while self.paused and not self.closed:
-            self.figure.canvas.start_event_loop(0.05)
+            if self.show == "window":
+                self.figure.canvas.start_event_loop(0.05)
+            else:
+                time.sleep(0.05)
+                self.handle_events()
         return not self.closed
 
     def on_key(self, event):
@@ -286,7 +345,10 @@ class Animation:
             self.figure.canvas.draw_idle()
         elif event.key in LAYOUTS:
             self.show_panels(LAYOUTS[event.key])
-            self.figure.canvas.draw_idle()
+            if self.show == "widget":
+                self.figure.canvas.draw()  # now, even while the cell is busy training
+            else:
+                self.figure.canvas.draw_idle()
 
     def on_close(self, event):
         self.closed = True
@@ -307,33 +369,101 @@ class Animation:
     # --- export and the end -------------------------------------------------------------------------
 
     def frame(self):
-        """Record the current state into the movie, if one is being made."""
+        """Record the current state into the movie, in the first view, if one is being made."""
         if self.movie:
             layout = self.layout
-            self.show_panels(LAYOUTS["0"])
-            self.draw()
+            self.show_panels(self.start_layout)
+            self.update_artists()
+            self.figure.canvas.draw()
             self.movie.add(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
             self.show_panels(layout)
 
     def finish(self, png=None):
-        """Final frame, the PNG and the movie; then, when live, wait for the window to be closed."""
-        self.draw()
+        """The PNG and the movie, in the first view, and the final frame; then, in a window, wait
+        for it to be closed. In a notebook the final picture stays in the cell."""
         if png:
             layout = self.layout
-            self.show_panels(LAYOUTS["0"])
+            self.show_panels(self.start_layout)
+            self.update_artists()
             with atomic_file(png) as f:
                 self.figure.savefig(f, format="png", dpi=DPI)
             self.show_panels(layout)
-            self.draw()
+        self.draw()
         if self.movie:
             self.movie.close()
-        if self.live and not self.closed:
+        self.stop_events()
+        if self.show == "window" and not self.closed:
             print("Training is over: close the window to exit.", flush=True)
             self.plt.show(block=True)
 
     def abandon(self):
-        if self.movie:
-            self.movie.abandon()
+        """Training stopped early: no movie; a notebook keeps the picture of where it stopped."""
+        try:
+            if self.show in ("inline", "widget"):
+                self.draw()
+        finally:
+            self.stop_events()
+            if self.movie:
+                self.movie.abandon()
+
+    def stop_events(self):
+        if self.ui:
+            self.ui.close()
+            self.ui = None
+
+    def close(self):
+        if self.plt:
+            self.plt.close(self.figure)
+
+
+class WidgetEvents:
+    """Lets ipympl's canvas hear its keys while the cell trains.
+
+    A kernel runs one cell at a time and reads the notebook's next message only when the cell is
+    done, so keys pressed on the canvas would wait for the end of training. poll() reads the
+    messages waiting for the kernel: a widget's message (a key on the canvas) is handled at once,
+    anything else (say, the next cell to run) is handed back to the kernel, in order, when training
+    ends. This reads ipykernel 7's queue for the main shell, as ipykernel's own GUI event loops do;
+    with any other kernel, poll() does nothing and the canvas answers once the cell is done.
+    """
+
+    def __init__(self):
+        self.kernel, self.socket, self.waiting = None, None, []
+        try:
+            from IPython import get_ipython
+            from ipykernel.eventloops import get_shell_stream
+            kernel = get_ipython().kernel
+            if kernel._supports_kernel_subshells and hasattr(kernel, "shell_main"):
+                self.kernel, self.socket = kernel, get_shell_stream(kernel).socket
+        except Exception:  # another kernel, or another version of this one
+            pass
+
+    def poll(self):
+        if not self.socket:
+            return
+        import json
+        session = self.kernel.session
+        while self.socket.poll(0):
+            frames = self.socket.recv_multipart(copy=False)
+            try:
+                idents, parts = session.feed_identities([frame.bytes for frame in frames])
+                # only a look at the header: the session authenticates a message once, and what
+                # goes back to the kernel must still be new to it
+                ours = json.loads(parts[1])["msg_type"] == "comm_msg"
+                message = session.deserialize(parts) if ours else None
+            except Exception:
+                ours = False
+            if ours:
+                self.kernel.comm_manager.comm_msg(None, idents, message)
+            else:
+                self.waiting.append(frames)  # the kernel's business
+
+    def close(self):
+        """Hand what the kernel did not read yet back to it, in the order it came."""
+        import asyncio
+        for frames in self.waiting:
+            asyncio.ensure_future(self.kernel.shell_main(None, frames))
+        self.waiting, self.socket = [], None
 
 
 def use_a_backend_that_opens(matplotlib):

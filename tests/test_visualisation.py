@@ -163,7 +163,7 @@ def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_anima
 
 def test_the_loss_scale_shows_the_curve_past_batch_norms_enormous_first_test_loss():
     # batch norm's test pass at step 0 uses moving averages no training step has filled yet
-    figure = visualisation.Animation("scale", 1000, live=False)
+    figure = visualisation.Animation("scale", 1000)
     try:
         figure.add_test(0, 0.05, 1.8e12)
         for step in range(0, 1001, 20):
@@ -175,16 +175,16 @@ def test_the_loss_scale_shows_the_curve_past_batch_norms_enormous_first_test_los
                 low, top = figure.axes[1].get_ylim()
                 assert low == 0 and 25 < top < 300, (step, top)
     finally:
-        figure.plt.close(figure.figure)
+        figure.close()
 
 
 # --- keys, through matplotlib's own event machinery ---------------------------------------------
 
 @pytest.fixture
 def animation():
-    figure = visualisation.Animation("keys", 100, live=False)
+    figure = visualisation.Animation("keys", 100)
     yield figure
-    figure.plt.close(figure.figure)
+    figure.close()
 
 
 def press(animation, key):
@@ -271,6 +271,21 @@ def test_tensorboard_summaries_read_back(mnist, tmp_path):
     assert [h.step for h in weights] == [0, 100, 200]
     assert weights[-1].histogram_value.num == 184900  # every weight of 2.1
     assert events.Histograms("biases")[-1].histogram_value.num == 400
+
+
+def test_layout_chooses_what_the_png_shows(mnist, tmp_path):
+    pictures = {}
+    for layout in ("0", "9", "1"):
+        png = tmp_path / f"layout{layout}.png"
+        result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "100",
+                             "--layout", layout, "--save-png", str(png)])
+        assert result.returncode == 0, result.stderr
+        pictures[layout] = matplotlib.image.imread(png)[..., :3]
+    top_left = (slice(90, 270), slice(90, 370))  # the accuracy plot in the six-panel view
+    top_right = (slice(90, 270), slice(990, 1190))  # the training digits in the six-panel view
+    assert ink(255 * pictures["0"][top_left]) < 0.05 and ink(255 * pictures["0"][top_right]) > 0.05
+    assert ink(255 * pictures["9"][top_left]) > 0.05  # training and test digits, side by side
+    assert ink(255 * pictures["1"][top_right]) < 0.02  # the accuracy curve alone, across the picture
 
 
 @pytest.mark.parametrize("flag, value, message", [
@@ -392,6 +407,20 @@ def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
         window.close()
 
 
+def test_layout_is_the_windows_first_view(x_server, mnist):
+    window = Window(x_server, "--iterations", "100000", "--layout", "9")
+    try:
+        deadline = time.time() + 60
+        while not any("test:" in line for line in window.lines) and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)
+        assert ink(screenshot(x_server)[window.region(0.07, 0.29, 0.12, 0.38)]) > 0.05  # digits on the left
+        window.key("0")  # the keys still work from there
+        assert ink(screenshot(x_server)[window.region(0.07, 0.29, 0.12, 0.38)]) < 0.05
+    finally:
+        window.close()
+
+
 def test_the_window_stays_open_when_training_ends(x_server, mnist):
     window = Window(x_server, "--iterations", "40")
     try:
@@ -414,8 +443,8 @@ def test_a_qt_that_cannot_open_a_window_gives_way_to_tk(x_server, mnist):
         deadline = time.time() + 60
         while not any("close the window to exit" in line for line in window.lines) and time.time() < deadline:
             time.sleep(0.2)
-        assert window.lines[0].startswith("Qt cannot open a window here (")
-        assert window.lines[0].rstrip().endswith("using Tk instead.")
+        assert window.lines[1].startswith("Qt cannot open a window here (")  # after the header
+        assert window.lines[1].rstrip().endswith("using Tk instead.")
         assert any(line.startswith("final test accuracy") for line in window.lines)
         assert window.process.poll() is None  # the Tk window shows the final state
     finally:
@@ -426,5 +455,5 @@ def test_no_usable_display_falls_back_to_headless_in_one_line(mnist):
     result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--iterations", "20"],
                         env=clean_env(DISPLAY=":59"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].endswith("running headless, text only.")
+    assert result.stdout.splitlines()[1].endswith("running headless, text only.")  # after the header
     assert "final test accuracy" in result.stdout

@@ -1,0 +1,140 @@
+"""Promises of the scripts in a Jupyter notebook, checked through a real kernel (ipykernel): the six
+panels live in the cell, a readable cell, and a kernel that survives bad flags, reruns and interrupts."""
+import json
+import os
+import re
+import time
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from conftest import ROOT, TUTORIAL, clean_env
+from kernel import Kernel
+
+SCRIPT_21 = "tensorflow-mnist-tutorial/mnist_2.1_five_layers_relu_lrdecay.py"
+SCRIPT_10 = "tensorflow-mnist-tutorial/mnist_1.0_softmax.py"
+
+
+@pytest.fixture
+def kernel(mnist):
+    started = Kernel(ROOT, clean_env())
+    yield started
+    started.close()
+
+
+def summary_index(cell):
+    """Where training ended: the message with the one-line summary of the test passes."""
+    return next(i for i, m in enumerate(cell.messages)
+                if m["msg_type"] == "stream" and " test passes, accuracy " in m["content"]["text"])
+
+
+def test_a_script_draws_one_live_picture_in_its_cell_and_leaves_the_final_state(kernel, tmp_path):
+    png = tmp_path / "end.png"
+    cell = kernel.run(f"%run {SCRIPT_21} --iterations 5000 --save-png {png}")
+    assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
+
+    pictures = cell.pictures()
+    kinds = [kind for kind, _, _ in pictures]
+    assert kinds[0] == "display_data" and set(kinds[1:]) == {"update_display_data"}  # one picture, updated
+    assert len({display_id for _, display_id, _ in pictures}) == 1 and pictures[0][1]
+    during = [m for m in cell.messages[:summary_index(cell)] if m["msg_type"] == "update_display_data"]
+    assert len(during) >= 5, f"{len(during)} updates while training"
+    assert not np.array_equal(pictures[1][2], pictures[-1][2])  # the picture moves on
+    # the last picture is the final state: the very picture --save-png wrote at the end
+    np.testing.assert_array_equal(pictures[-1][2], matplotlib.image.imread(png)[..., :3])
+
+    # a readable cell: a progress bar (a widget), a header, one line of test passes, the result
+    text = cell.text()
+    assert len(text.splitlines()) <= 6, text
+    assert not re.search(r"^step ", text, re.MULTILINE)
+    assert re.search(r"51 test passes, accuracy 0\.\d{4} at step 0, .* at step 5000$", text, re.MULTILINE)
+    assert "final test accuracy" in text and "Traceback" not in text
+    bars = [m for m in cell.of_type("display_data")
+            if "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+    assert len(bars) == 1 and "5000" in bars[0]["content"]["data"]["text/plain"]
+
+
+def test_bad_flags_and_bad_data_are_one_line_and_the_kernel_runs_on(kernel, tmp_path):
+    for flags, message in [("--iterations 0", "mnist_1.0_softmax.py: error: argument --iterations: '0' must be "
+                                               "at least 1 (see --help)"),
+                           (f"--data-dir {tmp_path / 'nope'}",
+                            f"mnist_1.0_softmax.py: error: data directory {tmp_path / 'nope'} does not exist")]:
+        cell = kernel.run(f"%run {SCRIPT_10} {flags}")
+        errors = cell.errors()
+        assert len(errors) == 1 and errors[0]["traceback"] == [message], errors
+        assert cell.text() == "" and not cell.pictures()
+    assert kernel.run("print(6 * 7)").text() == "42\n"
+
+
+def test_running_scripts_again_in_the_same_kernel_starts_afresh(kernel):
+    # no graph, variables or picture left over: the same seed gives the same numbers each time
+    first = kernel.run(f"%run {SCRIPT_10} --iterations 200")
+    other = kernel.run(f"%run {SCRIPT_21} --iterations 200 --layout 7")
+    again = kernel.run(f"%run {SCRIPT_10} --iterations 200")
+    for cell in (first, other, again):
+        assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
+        assert "final test accuracy" in cell.text()
+        assert len({display_id for _, display_id, _ in cell.pictures()}) == 1
+    final = lambda cell: re.search(r"final test accuracy ([\d.]+)", cell.text())[1]  # noqa: E731
+    assert final(first) == final(again)
+    assert "184900 weights" in other.text() and "7840 weights" in again.text()
+    np.testing.assert_array_equal(first.pictures()[-1][2], again.pictures()[-1][2])
+    # each cell has its own picture: a new display, not an update of the last cell's
+    assert first.pictures()[0][1] != again.pictures()[0][1]
+
+
+def test_interrupting_the_kernel_stops_training_in_one_line_and_keeps_the_picture(kernel):
+    def interrupt_after_two_frames(message, cell):
+        if len(cell.pictures()) == 2 and not cell.interrupted:
+            cell.interrupted = True
+            kernel.interrupt()
+
+    import kernel as kernel_module
+    kernel_module.Cell.interrupted = False
+    cell = kernel.run(f"%run {SCRIPT_21} --iterations 100000", watch=interrupt_after_two_frames)
+    errors = cell.errors()
+    assert len(errors) == 1 and len(errors[0]["traceback"]) == 1, errors
+    assert re.fullmatch(r"mnist_2\.1_five_layers_relu_lrdecay\.py: interrupted at step \d+",
+                        errors[0]["traceback"][0])
+    pictures = cell.pictures()
+    assert len(pictures) >= 3  # the picture of where it stopped, after the interrupt
+    assert cell.messages.index(cell.of_type("error")[0]) > cell.messages.index(
+        cell.of_type("update_display_data")[-1])
+    assert "Traceback" not in cell.text()
+    assert kernel.run("print(6 * 7)").text() == "42\n"
+
+
+def test_the_widget_canvas_is_used_with_ipympl_and_answers_keys_while_training(kernel):
+    assert kernel.run("%matplotlib widget").reply["status"] == "ok"
+    canvas, bar_values, sent = {}, [], {}
+
+    def act(message, cell):
+        content = message["content"]
+        if message["msg_type"] == "comm_open" and content["data"]["state"].get("_model_name") == "MPLCanvasModel":
+            canvas["comm"] = content["comm_id"]
+        if message["msg_type"] == "comm_msg" and isinstance(content["data"].get("state", {}).get("value"), float):
+            bar_values.append((time.time(), content["data"]["state"]["value"]))  # the progress bar moves
+            if bar_values[-1][1] >= 500 and "view" not in sent:
+                kernel.send_to_widget(canvas["comm"], {"type": "key_press", "key": "k7"})  # accuracy and loss
+                kernel.send_to_widget(canvas["comm"], {"type": "key_press", "key": "k "})  # pause
+                sent["view"] = sent["pause"] = time.time()
+        if "pause" in sent and "queued" not in sent:  # the next cell, run while this one trains
+            sent["queued"] = kernel.client.execute("print('the next cell')")
+        if "pause" in sent and "resume" not in sent and time.time() - sent["pause"] > 3:
+            kernel.send_to_widget(canvas["comm"], {"type": "key_press", "key": "k "})  # resume
+            sent["resume"] = time.time()
+
+    cell = kernel.run(f"%run {SCRIPT_21} --iterations 4000", watch=act)
+    assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
+    assert "resume" in sent, "training ended before the keys were sent"
+    # while paused the bar stood still; no frames of the inline kind: the canvas draws itself
+    paused = [value for when, value in bar_values if sent["pause"] + 1 < when < sent["resume"]]
+    assert not paused, paused
+    assert not cell.pictures() or all(kind == "display_data" for kind, _, _ in cell.pictures())
+    # a cell queued while training waited its turn, and ran
+    assert kernel.collect("", sent["queued"], timeout=60).text() == "the next cell\n"
+    state = kernel.run("import matplotlib.pyplot as plt\n"
+                       "print(type(plt.gcf().canvas).__module__, [ax.get_visible() for ax in plt.gcf().axes])")
+    assert state.text() == "ipympl.backend_nbagg [True, True, False, False, False, False]\n"
+
