@@ -138,3 +138,106 @@ def test_the_widget_canvas_is_used_with_ipympl_and_answers_keys_while_training(k
                        "print(type(plt.gcf().canvas).__module__, [ax.get_visible() for ax in plt.gcf().axes])")
     assert state.text() == "ipympl.backend_nbagg [True, True, False, False, False, False]\n"
 
+
+def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
+    import nbclient
+    import nbformat
+
+    path = os.path.join(TUTORIAL, "codelab.ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)  # committed clean
+    runs = [cell for cell in code if cell.source.startswith("%run ")]
+    scripts = {cell.source.split()[1] for cell in runs}
+    assert {f for f in os.listdir(TUTORIAL) if re.match(r"mnist_\d\.\d_.*\.py$", f)} <= scripts
+
+    monkeypatch.setenv("CODELAB_QUICK", "1")  # the notebook's short runs
+    monkeypatch.delenv("DISPLAY", raising=False)
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": TUTORIAL}}).execute()
+    for cell in runs:
+        kinds = [output.output_type for output in cell.outputs]
+        assert "error" not in kinds, cell.outputs
+        pictures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
+        assert len(pictures) == 1, (cell.source, kinds)  # one picture per chapter, its final state
+        text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        assert re.search(r"final test accuracy 0\.\d{4}", text), (cell.source, text)
+        assert "100 steps of 100 images" in text
+
+
+# --- a real browser: JupyterLab on localhost, headless Chromium ----------------------------------
+
+@pytest.fixture
+def jupyterlab(mnist, tmp_path):
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    missing = [tool for tool in ("chromium", "chromedriver") if not shutil.which(tool)]
+    assert not missing, f"install {', '.join(missing)} (Debian: chromium chromium-driver), as .ci/run does"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": f"%run {os.path.join(ROOT, SCRIPT_21)}"}],
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "live.ipynb").write_text(json.dumps(notebook))
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)  # no prompt about Jupyter's news (nothing here reaches the internet)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
+         f"--port={port}", "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={tmp_path}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=clean_env(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                      JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings")),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=60)
+
+
+def test_a_browser_shows_the_panels_moving_in_jupyterlab(jupyterlab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(  # Debian's Chromium: nothing is downloaded
+            executable_path="/usr/bin/chromium", headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1050})
+            page.goto(f"{jupyterlab}/lab/tree/live.ipynb")
+            page.locator("#jp-main-statusbar").get_by_text("Idle").first.wait_for(timeout=120_000)
+            page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+            page.keyboard.press("Shift+Enter")
+            picture = page.locator(".jp-OutputArea-output img")
+            picture.first.wait_for(timeout=120_000)
+            first = picture.first.get_attribute("src")
+            page.wait_for_timeout(8000)  # training goes on: the same picture is redrawn in place
+            shot = tmp_path / "jupyterlab.png"
+            page.screenshot(path=str(shot))
+            assert picture.count() == 1 and picture.first.get_attribute("src") != first
+            box = picture.first.bounding_box()
+            screen = matplotlib.image.imread(shot)[..., :3]
+            region = screen[int(box["y"]):int(box["y"] + box["height"]), int(box["x"]):int(box["x"] + box["width"])]
+            assert region.shape[0] > 300 and region.shape[1] > 600, region.shape  # the panels, shown large
+            assert (region.mean(axis=2) < 0.3).mean() > 0.005  # ink: digits, axes and curves (1.7% seen)
+            assert ((region[..., 0] > 0.9) & (region[..., 1] < 0.7)).mean() > 0.0002  # red: test curve, mistakes
+            assert "step/s" in page.locator(".jp-OutputArea").first.inner_text()  # the progress bar
+            if os.environ.get("NOTEBOOK_SCREENSHOT"):  # how README's picture is made
+                import shutil
+                shutil.copy(shot, os.environ["NOTEBOOK_SCREENSHOT"])
+        finally:
+            browser.close()
