@@ -1,8 +1,9 @@
 """Train every script headless at its defaults with several seeds and write benchmarks/RESULTS.md.
 
     python3 benchmarks/run.py                    # every script, seeds 0 1 2, and 2.1 in a live window
-                                                 # (5.0 alone takes up to an hour per seed)
+                                                 # and in a notebook (5.0 alone takes up to an hour a seed)
     python3 benchmarks/run.py --scripts 3.1 --seeds 0
+    python3 benchmarks/run.py --scripts 2.1 --notebook-only   # 2.1 in a notebook, live and headless
 
 Each finished run is appended to benchmarks/runs.jsonl at once, and runs already there (same
 script, seed and flags on the same machine) are not repeated: stop it at any time and start it
@@ -127,6 +128,42 @@ def run_live(script, seed, display):
             "final_accuracy": float(final[1]), "training_s": float(final[5]), "wall_s": round(wall, 1),
             "times": {name: float(value) for value, name in TIMES.findall(text)},
             "command": f"DISPLAY={display} MPLBACKEND=TkAgg python3 tensorflow-mnist-tutorial/{script} --seed {seed}"}
+
+
+def run_in_notebook(script, seed, headless):
+    """The same run in a Jupyter kernel, as `%run` in a notebook cell: the cell's wall time, from
+    the request to the kernel's answer. Live, the six panels are drawn into the cell."""
+    from jupyter_client.manager import KernelManager
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(cwd=os.path.dirname(TUTORIAL), env=env)
+    client = kernel.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        code = f"%run tensorflow-mnist-tutorial/{script} --seed {seed}" + (" --headless" if headless else "")
+        texts, frames = [], []
+
+        def output(message):
+            if message["msg_type"] == "stream":
+                texts.append(message["content"]["text"])
+            elif "image/png" in message["content"].get("data", {}):
+                frames.append(message["msg_type"])
+
+        started = time.perf_counter()
+        reply = client.execute_interactive(code, timeout=3600, output_hook=output)
+        wall = time.perf_counter() - started
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+    text = "".join(texts)
+    final = FINAL.search(text)
+    if reply["content"]["status"] != "ok" or not final:
+        raise RuntimeError(f"{script} seed {seed} failed in a notebook: {text[-500:]}")
+    return {"script": script, "seed": seed, "extra": ["notebook"] + (["headless"] if headless else []),
+            "machine": machine(), "final_accuracy": float(final[1]), "training_s": float(final[5]),
+            "wall_s": round(wall, 1), "frames": len(frames), "command": code}
 
 
 def start_x_server():
@@ -256,6 +293,7 @@ def write_results(runs, tf_version):
         live_lines += ["", f"Median ratio {ratio:.2f} (target <= {LIVE_RATIO_TARGET}: "
                            f"{'met' if ratio <= LIVE_RATIO_TARGET else '**missed**'}). Commands: "
                            + "; ".join(f"`{r['command']}`" for r, _ in pairs)]
+    notebook_lines = notebook_section(runs, letters, verdicts)
     lines += [
         "",
         f"Startup is from the command to the first training step (target <= {STARTUP_TARGET_S:.0f} s); "
@@ -264,11 +302,43 @@ def write_results(runs, tf_version):
         f"first training step. "
         f"{sum(verdicts)} of {len(verdicts)} checks met.",
     ]
-    text = "\n".join(lines + breakdown + live_lines + commands) + "\n"
+    text = "\n".join(lines + breakdown + live_lines + notebook_lines + commands) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(temporary, RESULTS)
+
+
+def notebook_section(runs, letters, verdicts):
+    """2.1 in a Jupyter kernel, drawn live into the cell, against the same seed headless there."""
+    mine = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"][:1] == ["notebook"]]
+    headless = {(r["machine"], r["seed"]): r for r in mine if r["extra"] == ["notebook", "headless"]}
+    pairs = [(r, headless[r["machine"], r["seed"]]) for r in mine
+             if r["extra"] == ["notebook"] and (r["machine"], r["seed"]) in headless]
+    if not pairs:
+        return []
+    for r, _ in pairs:
+        letters.setdefault(r["machine"], "ABCDEFGHIJ"[len(letters)])
+    ratios = [r["wall_s"] / h["wall_s"] for r, h in pairs]
+    ratio = statistics.median(ratios)
+    verdicts.append(ratio <= LIVE_RATIO_TARGET)
+    lines = ["", "## In a notebook", "",
+             f"{LIVE_SCRIPT} at its defaults run with `%run` in a Jupyter kernel (ipykernel, driven "
+             f"through jupyter_client as a notebook front-end drives it), live (the six panels drawn into "
+             f"the cell, one picture updated in place) against `--headless` in the same kind of kernel, "
+             f"same seed, same machine ({', '.join(sorted({letters[r['machine']] for r, _ in pairs}))}); "
+             f"wall time of the cell, from the request to the kernel's answer.", "",
+             "| seed | headless cell s | live cell s | ratio | pictures sent | final accuracy, live (headless) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for (r, h), q in sorted(zip(pairs, ratios), key=lambda x: x[0][0]["seed"]):
+        lines.append(f"| {r['seed']} | {h['wall_s']:.1f} | {r['wall_s']:.1f} | {q:.2f} | {r['frames']} | "
+                     f"{r['final_accuracy']:.4f} ({h['final_accuracy']:.4f}) |")
+    lines += ["", f"Median ratio {ratio:.2f} (target <= {LIVE_RATIO_TARGET}: "
+                  f"{'met' if ratio <= LIVE_RATIO_TARGET else '**missed**'}). Made by "
+                  f"`python3 benchmarks/run.py --scripts 2.1 --notebook-only`; cells: "
+                  + "; ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r, _ in pairs))
+                  + " and the same with `--headless`."]
+    return lines
 
 
 def main():
@@ -279,6 +349,9 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="run again what runs.jsonl already holds")
     parser.add_argument("--no-live", action="store_true",
                         help=f"skip the live-window runs of {LIVE_SCRIPT} (they need Xvfb)")
+    parser.add_argument("--notebook-only", action="store_true",
+                        help=f"measure only {LIVE_SCRIPT} in a Jupyter kernel, live and headless "
+                             "(needs ipykernel and jupyter_client)")
     parser.add_argument("--note", default="", metavar="TEXT",
                         help="how these runs were made, shown beside their commands in RESULTS.md "
                              "(say so when something else shared the machine)")
@@ -299,10 +372,29 @@ def main():
         print(f"results in {RESULTS}")
         return
     if args.fresh:
-        runs = [r for r in runs if not (r["script"] in scripts and r["seed"] in args.seeds)]
+        runs = [r for r in runs if not (r["script"] in scripts and r["seed"] in args.seeds
+                                        and (not args.notebook_only or r["extra"][:1] == ["notebook"]))]
         with open(RUNS, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in runs)
     tf_version = tensorflow_version()
+    if args.notebook_only:
+        for seed in args.seeds:
+            for headless in (True, False):
+                extra = ["notebook"] + (["headless"] if headless else [])
+                if any(r["script"] == LIVE_SCRIPT and r["seed"] == seed and r["extra"] == extra
+                                          and r["machine"] == machine() for r in runs):
+                    continue
+                print(f"{LIVE_SCRIPT} seed {seed}, {' '.join(extra)}: training...", flush=True)
+                try:
+                    record = run_in_notebook(LIVE_SCRIPT, seed, headless)
+                except RuntimeError as e:
+                    sys.exit(f"benchmark: error: {e}")
+                runs.append(record)
+                with open(RUNS, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                print(f"  {record['wall_s']:.1f} s wall, {record.get('frames', 0)} pictures", flush=True)
+                write_results(runs, tf_version)
+        scripts = []
     for script in scripts:
         for seed in args.seeds:
             done = [r for r in runs if r["script"] == script and r["seed"] == seed and not r["extra"]
