@@ -341,6 +341,29 @@ def notebook_section(runs, letters, verdicts):
     return lines
 
 
+def measure_once(runs, script, seed, extra, tf_version, note, measure):
+    """Run one measurement unless runs.jsonl holds it for this machine already; keep it at once
+    (runs.jsonl and RESULTS.md), so that a benchmark stopped half-way loses nothing."""
+    done = [r for r in runs if r["script"] == script and r["seed"] == seed and r["extra"] == extra
+            and r["machine"] == machine()]
+    what = f"{script} seed {seed}" + (f", {' '.join(extra)}" if extra else "")
+    if done:
+        print(f"{what}: already measured ({done[-1]['final_accuracy']:.4f})", flush=True)
+        return None
+    print(f"{what}: training...", flush=True)
+    try:
+        record = measure()
+    except RuntimeError as e:
+        sys.exit(f"benchmark: error: {e}")
+    if note:
+        record["note"] = note
+    runs.append(record)
+    with open(RUNS, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    write_results(runs, tf_version)
+    return record
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scripts", nargs="+", default=list(TARGETS), metavar="NAME",
@@ -381,59 +404,27 @@ def main():
         for seed in args.seeds:
             for headless in (True, False):
                 extra = ["notebook"] + (["headless"] if headless else [])
-                if any(r["script"] == LIVE_SCRIPT and r["seed"] == seed and r["extra"] == extra
-                                          and r["machine"] == machine() for r in runs):
-                    continue
-                print(f"{LIVE_SCRIPT} seed {seed}, {' '.join(extra)}: training...", flush=True)
-                try:
-                    record = run_in_notebook(LIVE_SCRIPT, seed, headless)
-                except RuntimeError as e:
-                    sys.exit(f"benchmark: error: {e}")
-                runs.append(record)
-                with open(RUNS, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-                print(f"  {record['wall_s']:.1f} s wall, {record.get('frames', 0)} pictures", flush=True)
-                write_results(runs, tf_version)
+                record = measure_once(runs, LIVE_SCRIPT, seed, extra, tf_version, args.note,
+                                      lambda: run_in_notebook(LIVE_SCRIPT, seed, headless))
+                if record:
+                    print(f"  {record['wall_s']:.1f} s wall, {record['frames']} pictures", flush=True)
         scripts = []
     for script in scripts:
         for seed in args.seeds:
-            done = [r for r in runs if r["script"] == script and r["seed"] == seed and not r["extra"]
-                    and r["machine"] == machine()]
-            if done:
-                print(f"{script} seed {seed}: already measured ({done[-1]['final_accuracy']:.4f})", flush=True)
-                continue
-            print(f"{script} seed {seed}: training...", flush=True)
-            try:
-                record = run_once(script, seed, [])
-            except RuntimeError as e:
-                sys.exit(f"benchmark: error: {e}")
-            if args.note:
-                record["note"] = args.note
-            runs.append(record)
-            with open(RUNS, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            print(f"  final {record['final_accuracy']:.4f}, best {record['best_accuracy']:.4f}, "
-                  f"{record['training_s']:.1f} s training, {record['peak_mb']} MB", flush=True)
-            write_results(runs, tf_version)
+            record = measure_once(runs, script, seed, [], tf_version, args.note, lambda: run_once(script, seed, []))
+            if record:
+                print(f"  final {record['final_accuracy']:.4f}, best {record['best_accuracy']:.4f}, "
+                      f"{record['training_s']:.1f} s training, {record['peak_mb']} MB", flush=True)
     if LIVE_SCRIPT in scripts and not args.no_live:
         server, display = start_x_server()
         if server is None:
             print("Xvfb is not installed: the live window's cost is not measured", flush=True)
         try:
             for seed in args.seeds if server else []:
-                if any(r["script"] == LIVE_SCRIPT and r["seed"] == seed and r["extra"] == ["live"]
-                       and r["machine"] == machine() for r in runs):
-                    continue
-                print(f"{LIVE_SCRIPT} seed {seed}, live window: training...", flush=True)
-                try:
-                    record = run_live(LIVE_SCRIPT, seed, display)
-                except RuntimeError as e:
-                    sys.exit(f"benchmark: error: {e}")
-                runs.append(record)
-                with open(RUNS, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-                print(f"  {record['wall_s']:.1f} s wall", flush=True)
-                write_results(runs, tf_version)
+                record = measure_once(runs, LIVE_SCRIPT, seed, ["live"], tf_version, args.note,
+                                      lambda: run_live(LIVE_SCRIPT, seed, display))
+                if record:
+                    print(f"  {record['wall_s']:.1f} s wall", flush=True)
         finally:
             if server:
                 server.terminate()
