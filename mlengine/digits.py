@@ -1,10 +1,12 @@
-"""Write digits.json: real MNIST test digits as instances of a Vertex AI prediction request.
+"""Write real MNIST test digits as a Vertex AI prediction request, in either of gcloud's forms.
 
     python3 digits.py [--count 10] [--first 0] [--data-dir DIR] [--output digits.json]
+                      [--format request|instances]
 
-Send it to a deployed model with `gcloud ai endpoints predict ENDPOINT --json-request=digits.json`,
-or to a local SavedModel with `python -m trainer.predict --json-instances digits.json ...`.
-It prints the true labels so that you can compare them with the predictions.
+--format request (the default) writes the body of a request, {"instances": [...]}: send it with
+`gcloud ai endpoints predict ENDPOINT --json-request=digits.json`. --format instances writes one
+instance per line, for `--json-instances=FILE`. `python -m trainer.predict --json-instances FILE`
+reads both. It prints the true labels so that you can compare them with the predictions.
 """
 import argparse
 import json
@@ -12,7 +14,7 @@ import os
 import sys
 
 from trainer import mnistdata
-from trainer.task import ArgumentParser
+from trainer.cli import ArgumentParser
 
 
 def main(argv=None):
@@ -25,6 +27,9 @@ def main(argv=None):
                         help="folder of the MNIST files, fetched there if missing "
                              "(default: $MNIST_DATA_DIR, else the tutorial's data folder)")
     parser.add_argument("--output", default="digits.json", help="file to write (default: %(default)s)")
+    parser.add_argument("--format", choices=["request", "instances"], default="request",
+                        help="request: {\"instances\": [...]} for --json-request; instances: one per "
+                             "line, for --json-instances (default: %(default)s)")
     args = parser.parse_args(argv)
     data_dir = args.data_dir
     if not data_dir:  # the tutorial's own data folder, created if the tutorial has not fetched yet
@@ -39,8 +44,12 @@ def main(argv=None):
         chosen = slice(args.first, args.first + args.count)
         images, labels = mnist.test_images[chosen, :, :, 0], mnist.test_labels[chosen]
         instances = [{"image": [[round(float(v), 4) for v in row] for row in image]} for image in images]
+        if args.format == "request":
+            text = json.dumps({"instances": instances}) + "\n"
+        else:
+            text = "".join(json.dumps(instance) + "\n" for instance in instances)
         with mnistdata.atomic_file(args.output) as f:
-            f.write(json.dumps({"instances": instances}).encode())
+            f.write(text.encode())
     except mnistdata.UserError as e:
         sys.exit(f"digits.py: error: {e}")
     except OSError as e:

@@ -1,1 +1,15 @@
 """The MNIST trainer for Vertex AI custom jobs: python -m trainer.task --help."""
+import importlib.util
+import os
+import sys
+
+# The MNIST reader is the tutorial's own file, kept once. Building the package (sdist, wheel, the
+# Docker image) packs a copy in as trainer/mnistdata.py (see build_backend.py); in a source
+# checkout it is read from the tutorial's folder.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not os.path.exists(os.path.join(_HERE, "mnistdata.py")):
+    _spec = importlib.util.spec_from_file_location(
+        "trainer.mnistdata", os.path.join(_HERE, os.pardir, os.pardir, "tensorflow-mnist-tutorial", "mnistdata.py"))
+    sys.modules["trainer.mnistdata"] = _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    mnistdata = _module

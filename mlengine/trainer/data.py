@@ -7,14 +7,13 @@ them fetched and verified by mnistdata, as the tutorial does; a bucket must alre
 import tensorflow.compat.v1 as tf
 
 from trainer import mnistdata
+from trainer.cli import is_remote
 from trainer.mnistdata import UserError
 
 IMAGE_BYTES = 28 * 28
 IMAGE_HEADER, LABEL_HEADER = 16, 8  # bytes before the first image or label in an IDX file
 
 
-def is_remote(path):
-    return "://" in path
 
 
 def find_files(data_dir):
@@ -75,10 +74,11 @@ def training_batches(found, batch_size, seed):
     """Endless batches of training images, reshuffled every epoch."""
     dataset = idx_records(found["train-images-idx3-ubyte"], found["train-labels-idx1-ubyte"])
     dataset = dataset.cache().shuffle(60000, seed=seed, reshuffle_each_iteration=True).repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(2)
+    # batches are made ahead, on the CPU, while the accelerator runs the step before
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
 def test_batches(found, batch_size):
     """One pass over the test set; its iterator is initialised again for every evaluation."""
     dataset = idx_records(found["t10k-images-idx3-ubyte"], found["t10k-labels-idx1-ubyte"])
-    return dataset.cache().batch(batch_size).prefetch(2)
+    return dataset.cache().batch(batch_size).prefetch(tf.data.AUTOTUNE)

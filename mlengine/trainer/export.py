@@ -10,6 +10,7 @@ import uuid
 import tensorflow.compat.v1 as tf
 
 from trainer import data, model
+from trainer.cli import is_remote
 
 SIGNATURE = "serving_default"
 
@@ -23,7 +24,7 @@ def saved_model(checkpoint_dir, model_dir, hp):
     checkpoint = tf.train.latest_checkpoint(checkpoint_dir)
     if checkpoint is None:
         raise data.UserError(f"no checkpoint in {checkpoint_dir} to export")
-    remote = data.is_remote(model_dir)
+    remote = is_remote(model_dir)
     target = model_dir if remote else f"{model_dir.rstrip(os.sep)}.partial-{uuid.uuid4().hex[:8]}"
     if remote and tf.io.gfile.exists(model_dir):
         tf.io.gfile.rmtree(model_dir)

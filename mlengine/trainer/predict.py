@@ -1,58 +1,79 @@
-"""Ask a local SavedModel what the digits in a JSON instances file are, as Vertex AI would.
+"""Ask a local SavedModel what the digits in a JSON file are, as Vertex AI would.
 
     python -m trainer.predict --model-dir JOB_DIR/model --json-instances digits.json
 
-The file holds {"instances": [...]}, the body of a Vertex AI prediction request (or just the list);
-each instance is {"image": 28 rows of 28 numbers in [0, 1]} or those rows alone.
+The file is what gcloud sends: newline-delimited JSON, one instance per line (gcloud ai endpoints
+predict --json-instances), or the body of a prediction request, {"instances": [...]} (its
+--json-request). Each instance is {"image": 28 rows of 28 numbers in [0, 1]} or those rows alone.
 """
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
 
+from trainer.cli import ArgumentParser, import_quietly
 from trainer.mnistdata import UserError
-from trainer.task import ArgumentParser
 
 
 def read_instances(path):
-    """The instances of a JSON file as float32 [N, 28, 28]; malformed ones raise UserError."""
+    """The instances of a file as float32 [N, 28, 28]; a malformed one raises UserError naming it."""
     try:
         with open(path) as f:
-            body = json.load(f)
+            text = f.read()
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise UserError(f"{path} is not JSON ({e})") from None
-    instances = body.get("instances") if isinstance(body, dict) else body
-    if not isinstance(instances, list) or not instances:
-        raise UserError(f'{path} must hold {{"instances": [...]}} with at least one instance')
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a text file of JSON") from None
+    try:  # a request body, or a bare list, on one line or many
+        body = json.loads(text)
+        if isinstance(body, dict) and "instances" in body or isinstance(body, list):
+            instances = body["instances"] if isinstance(body, dict) else body
+            if not isinstance(instances, list) or not instances:
+                raise UserError(f'{path} must hold {{"instances": [...]}} with at least one instance')
+            return np.stack([image(instance, f"{path}: instance {number}")
+                             for number, instance in enumerate(instances)])
+    except ValueError:
+        pass  # not one JSON value: newline-delimited, as gcloud's --json-instances reads
     images = []
-    for number, instance in enumerate(instances):
-        if isinstance(instance, dict):
-            if set(instance) != {"image"}:
-                raise UserError(f'{path}: instance {number} must have exactly one key, "image" '
-                                f"(it has {', '.join(map(repr, instance)) or 'none'})")
-            instance = instance["image"]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
         try:
-            image = np.asarray(instance, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise UserError(f"{path}: instance {number} is not 28 rows of 28 numbers") from None
-        if image.shape == (784,):
-            image = image.reshape(28, 28)
-        if image.shape != (28, 28):
-            raise UserError(f"{path}: instance {number} has shape {list(image.shape)}, not [28, 28]")
-        if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
-            raise UserError(f"{path}: instance {number} has pixel values outside [0, 1] (from "
-                            f"{image.min():g} to {image.max():g}); divide 0-255 pixels by 255")
-        images.append(image)
+            instance = json.loads(line)
+        except ValueError as e:
+            raise UserError(f"{path} line {number}: not JSON ({e.msg}); the file must be one instance "
+                            f'per line, or {{"instances": [...]}}') from None
+        images.append(image(instance, f"{path} line {number}"))
+    if not images:
+        raise UserError(f"{path} holds no instances")
     return np.stack(images)
+
+
+def image(instance, where):
+    """One instance as float32 [28, 28], or UserError saying what is wrong with it."""
+    if isinstance(instance, dict):
+        if set(instance) != {"image"}:
+            raise UserError(f'{where} must have exactly one key, "image" '
+                            f"(it has {', '.join(map(repr, instance)) or 'none'})")
+        instance = instance["image"]
+    try:
+        pixels = np.asarray(instance, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise UserError(f"{where} is not 28 rows of 28 numbers") from None
+    if pixels.shape == (784,):
+        pixels = pixels.reshape(28, 28)
+    if pixels.shape != (28, 28):
+        raise UserError(f"{where} has shape {list(pixels.shape)}, not [28, 28]")
+    if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
+        raise UserError(f"{where} has pixel values outside [0, 1] (from {pixels.min():g} to "
+                        f"{pixels.max():g}); divide 0-255 pixels by 255")
+    return pixels
 
 
 def predict(model_dir, images):
     """(classes [N], probabilities [N, 10]) from the SavedModel's serving signature."""
-    import tensorflow as tf
+    tf = import_quietly("tensorflow")
     if not tf.saved_model.contains_saved_model(model_dir):
         raise UserError(f"{model_dir} holds no SavedModel (train with trainer.task first)")
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
@@ -65,9 +86,9 @@ def main(argv=None):
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", required=True, help="folder of the exported SavedModel")
     parser.add_argument("--json-instances", required=True, metavar="FILE",
-                        help="JSON file of instances, e.g. the digits.json that digits.py writes")
+                        help="instances, one JSON per line (gcloud's --json-instances), or a request "
+                             "body {\"instances\": [...]}: digits.py writes either")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         images = read_instances(args.json_instances)
         classes, probabilities = predict(args.model_dir, images)

@@ -14,26 +14,8 @@ import json
 import os
 import sys
 
+from trainer.cli import ArgumentParser, import_quietly, join, number
 from trainer.mnistdata import UserError
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def number(kind, minimum=None, maximum=None):
-    """An argparse type: an int or float within [minimum, maximum]."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-            raise argparse.ArgumentTypeError(f"{text!r} must be {bounds}")
-        return value
-    return parse
 
 
 def parse_args(argv=None):
@@ -94,10 +76,6 @@ def parse_args(argv=None):
     return args
 
 
-def join(directory, name):
-    return directory.rstrip("/") + "/" + name
-
-
 class Cluster:
     """This process's part in the job, from TF_CONFIG; a single local task when it names no cluster."""
 
@@ -105,16 +83,23 @@ class Cluster:
         try:
             config = json.loads(environ.get("TF_CONFIG") or "{}")
             spec = {job: list(tasks) for job, tasks in (config.get("cluster") or {}).items()}
-            task = config.get("task") or {}
+            task = config.get("task")
+            if spec and not task:
+                raise UserError("TF_CONFIG names a cluster but not this process's task "
+                                "(\"task\": {\"type\": ..., \"index\": ...})")
+            task = task or {}
             self.job, self.index = task.get("type", "chief"), int(task.get("index", 0))
         except (ValueError, TypeError, AttributeError) as e:
             raise UserError(f"TF_CONFIG is not valid JSON of the form {{\"cluster\": ..., \"task\": ...}} ({e})")
+        if self.job == "evaluator":
+            raise UserError("TF_CONFIG: this trainer has no evaluator task (the chief evaluates every "
+                            "--eval-every steps): leave Vertex AI's fourth worker pool empty")
+        if spec and (self.job not in spec or not 0 <= self.index < len(spec[self.job])):
+            raise UserError(f"TF_CONFIG: task {self.job} {self.index} is not in its cluster ("
+                            + ", ".join(f"{len(tasks)} {job}" for job, tasks in spec.items()) + ")")
         self.spec = {job: tasks for job, tasks in spec.items() if job != "evaluator"}
         self.distributed = sum(len(tasks) for tasks in self.spec.values()) > 1
         if self.distributed:
-            if self.job not in self.spec or self.index >= len(self.spec[self.job]):
-                raise UserError(f"TF_CONFIG: task {self.job} {self.index} is not in the cluster "
-                                f"{sorted(self.spec)}")
             if "ps" not in self.spec:
                 raise UserError("TF_CONFIG: a cluster of several tasks needs at least one parameter "
                                 "server (ps) to hold the shared variables")
@@ -132,25 +117,12 @@ class Cluster:
 
 
 def import_training():
-    """Import TensorFlow (through trainer.train) without its C++ start-up chatter on a machine
-    with no GPU; TF_CPP_MIN_LOG_LEVEL=0 shows everything TensorFlow logs."""
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # 2-4x faster convolutions on x86 CPUs
-    quiet = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3"
-    sys.stderr.flush()
-    saved = os.dup(2)
-    if quiet:  # the chatter is written to file descriptor 2 before TensorFlow reads the level
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
+    """trainer.train, and with it TensorFlow, imported quietly; one line if TensorFlow is missing."""
     try:
-        from trainer import train
+        return import_quietly("trainer.train")
     except ImportError as e:
-        raise UserError(f"{e}: install TensorFlow (python3 -m pip install 'tensorflow>=2.15'); "
-                        f"Vertex AI's prebuilt TensorFlow images have it") from None
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return train
+        raise UserError(f"{e}: install TensorFlow (python3 -m pip install 'tensorflow>=2.21,<2.22'), "
+                        f"or run the trainer in its container (mlengine/Dockerfile)") from None
 
 
 def main(argv=None):

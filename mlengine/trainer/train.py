@@ -2,12 +2,14 @@
 import math
 import os
 import signal
+import socket
+import sys
 import time
 
 import tensorflow.compat.v1 as tf
 
 from trainer import data, export, model
-from trainer.task import join
+from trainer.cli import join
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 
@@ -22,12 +24,15 @@ def train(args, cluster):
 
     server = None
     if cluster.distributed:
+        if cluster.job != "ps":
+            wait_for_cluster(cluster)
         server = tf.distribute.Server(tf.train.ClusterSpec(cluster.spec), job_name=cluster.job,
                                       task_index=cluster.index, start=True)
         if cluster.job == "ps":
             print(f"parameter server {cluster.index}: serving the shared variables", flush=True)
             server.join()  # until the job ends: Vertex AI stops the parameter servers with the chief
             return 0
+    print(f"trainer: training on {device_in_use()}", flush=True)  # after the server: it must come first
 
     found = data.find_files(args.data_dir)
     if cluster.is_chief:
@@ -49,7 +54,7 @@ def train(args, cluster):
     if cluster.distributed:  # talk to the parameter servers, not to the other workers
         config.device_filters.extend(["/job:ps", f"/job:{cluster.job}/task:{cluster.index}"])
     if cluster.distributed and not cluster.is_chief:
-        wait_for_chief(server, config, graph)
+        wait_for_chief(server, config, stop)
     with tf.train.MonitoredTrainingSession(
             master=server.target if server else "", is_chief=cluster.is_chief,
             checkpoint_dir=args.checkpoints_dir, summary_dir=args.logs_dir, hooks=hooks,
@@ -73,16 +78,58 @@ def train(args, cluster):
     return 0
 
 
-def wait_for_chief(server, config, graph):
+def device_in_use():
+    """What TensorFlow will train on here: the GPU it places the model on, or the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "the CPU (TensorFlow sees no GPU)"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    return f"GPU 0, {name}" + (f" ({len(gpus)} GPUs: this trainer uses one per machine)" if len(gpus) > 1 else "")
+
+
+def wait_for_cluster(cluster):
+    """Wait until every parameter server accepts connections, with Ctrl-C and SIGTERM still heard.
+
+    TensorFlow's own wait for them holds the interpreter inside its C++ code, where no signal
+    handler can run (a waiting worker once ignored SIGTERM for 13 minutes), so this waits first,
+    in Python, knocking at their ports once a second.
+    """
+    def give_up(signum, frame):
+        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        print(f"trainer: stopped by {name} while waiting for the parameter servers "
+              f"({', '.join(cluster.spec['ps'])}); nothing was written", file=sys.stderr, flush=True)
+        sys.exit(128 + signum)
+
+    handlers = {number: signal.signal(number, give_up) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        waiting = list(cluster.spec["ps"])
+        told = False
+        while waiting:
+            host, _, port = waiting[0].rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                waiting.pop(0)
+            except OSError:
+                if not told:
+                    print(f"{cluster.name()}: waiting for the parameter servers ({', '.join(waiting)})", flush=True)
+                    told = True
+                time.sleep(1)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def wait_for_chief(server, config, stop):
     """Wait, polling every second, until the chief has initialised or restored the variables.
 
     MonitoredTrainingSession would wait too, but polls only every 30 seconds, which is most of a
     short job.
     """
+    uninitialised = tf.report_uninitialized_variables()
     with tf.Session(server.target, config=config) as session:
-        if len(session.run(graph["uninitialised"])):
+        if len(session.run(uninitialised)):
             print("waiting for the chief to initialise the variables", flush=True)
-        while len(session.run(graph["uninitialised"])):
+        while len(session.run(uninitialised)) and not stop.signalled:
             time.sleep(1)
 
 
@@ -123,8 +170,7 @@ def build_graph(args, found, shuffle_seed):
                                                                              logits=test_logits)),
         "count": tf.cast(tf.shape(test_labels)[0], tf.float32),
     }
-    return dict(uninitialised=tf.report_uninitialized_variables(), global_step=global_step,
-                train_op=train_op, loss=loss, accuracy=accuracy, learning_rate=learning_rate,
+    return dict(global_step=global_step, train_op=train_op, loss=loss, accuracy=accuracy, learning_rate=learning_rate,
                 test_init=test.initializer, test_sums=test_sums)
 
 
@@ -159,18 +205,20 @@ class ProgressHook(tf.train.SessionRunHook):
         self.graph, self.every = graph, args.log_every
         self.prefix = f"{cluster.name()}: " if cluster.distributed else ""
         self.distributed = cluster.distributed
-        self.last, self.own_steps = None, 0
+        self.last, self.own_steps, self.next_step = None, 0, None
 
     def before_run(self, run_context):
-        return tf.train.SessionRunArgs({"step": self.graph["global_step"], "loss": self.graph["loss"],
-                                        "accuracy": self.graph["accuracy"],
-                                        "rate": self.graph["learning_rate"]})
+        # the batch's loss and accuracy only when a line may be due: other steps fetch the step alone
+        fetches = {"step": self.graph["global_step"]}
+        if self.last is None or self.distributed or self.next_step // self.every > self.last[0] // self.every:
+            fetches.update(loss=self.graph["loss"], accuracy=self.graph["accuracy"], rate=self.graph["learning_rate"])
+        return tf.train.SessionRunArgs(fetches)
 
     def after_run(self, run_context, run_values):
         values = run_values.results
         step = values["step"] + 1  # the global step once this run's training step is counted
-        self.own_steps += 1
-        if self.last is None or step // self.every > self.last[0] // self.every:
+        self.own_steps, self.next_step = self.own_steps + 1, step + 1
+        if "loss" in values and (self.last is None or step // self.every > self.last[0] // self.every):
             now = time.perf_counter()
             speed = f"  {(step - self.last[0]) / (now - self.last[1]):.2f} steps/s" if self.last else ""
             print(f"{self.prefix}step {step:6d}  training: loss {values['loss']:.4f}  accuracy "

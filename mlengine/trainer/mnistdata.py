@@ -1,1 +1,0 @@
-../../tensorflow-mnist-tutorial/mnistdata.py
