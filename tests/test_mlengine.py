@@ -118,7 +118,9 @@ def test_the_saved_model_has_the_serving_signature_vertex_expects(trained):
     (json.dumps({"instances": [[["a"] * 28] * 28]}), "instance 0 is not 28 rows of 28 numbers"),
     ('{"instances": []}', 'must hold {"instances": [...]} with at least one instance'),
     ('{"instances": [' + json.dumps([[255] * 28] * 28) + ']}', "outside [0, 1]"),
-    ('{"instances": [', "is not JSON"),
+    ('{"instances": [', "line 1: not JSON"),
+    ('{"image": ' + json.dumps([[0.0] * 28] * 28) + '}\n{"image": [[0.5]]}\n', "line 2 has shape [1, 1], not [28, 28]"),
+    ('{"image": ' + json.dumps([[0.0] * 28] * 28) + '}\n{"image": [[0.5], \n', "line 2: not JSON"),
 ])
 def test_predict_rejects_malformed_instances_in_one_line(trained, tmp_path, instances, message):
     job_dir, _, _ = trained
@@ -245,30 +247,24 @@ def test_the_source_distribution_installs_and_runs_in_a_fresh_virtual_environmen
     assert "install TensorFlow" in no_tf.stderr
 
 
-def commented_variant(path):
-    """The multi-replica worker pools that config.yaml carries as a comment, uncommented."""
-    lines = open(path).read().splitlines()
-    start = lines.index("# workerPoolSpecs:")
-    return yaml.safe_load("\n".join(line[2:] for line in lines[start:] if line.startswith("# ")))
-
-
-def test_the_job_configs_parse_into_vertex_ai_request_types():
+def test_the_job_configs_parse_into_vertex_ai_request_types_running_the_trainers_container():
     from google.cloud.aiplatform_v1.types import CustomJobSpec, HyperparameterTuningJob, StudySpec
     config = yaml.safe_load(open(os.path.join(MLENGINE, "config.yaml")))
-    spec = CustomJobSpec.from_json(json.dumps(config))
-    pool = spec.worker_pool_specs[0]
+    pool, = CustomJobSpec.from_json(json.dumps(config)).worker_pool_specs
     assert pool.machine_spec.accelerator_count == 1
-    assert pool.python_package_spec.python_module == "trainer.task"
-    assert pool.python_package_spec.executor_image_uri.startswith("us-docker.pkg.dev/vertex-ai/training/tf-gpu.")
+    assert pool.container_spec.image_uri == "YOUR_IMAGE"  # the README's sed puts the built image there
+    assert "--data-dir=gs://YOUR_BUCKET/mnist/data" in pool.container_spec.args
 
-    variant = dict(config, **commented_variant(os.path.join(MLENGINE, "config.yaml")))
-    pools = CustomJobSpec.from_json(json.dumps(variant)).worker_pool_specs
+    cluster = yaml.safe_load(open(os.path.join(MLENGINE, "config-cluster.yaml")))
+    pools = CustomJobSpec.from_json(json.dumps(cluster)).worker_pool_specs
     assert [pool.replica_count for pool in pools] == [1, 2, 1]  # chief, workers, parameter servers
+    assert {pool.container_spec.image_uri for pool in pools} == {"YOUR_IMAGE"}
 
     tuning = yaml.safe_load(open(os.path.join(MLENGINE, "hptuning.yaml")))
     HyperparameterTuningJob.from_json(json.dumps(tuning))
     study = StudySpec.from_json(json.dumps(tuning["studySpec"]))
-    CustomJobSpec.from_json(json.dumps(tuning["trialJobSpec"]))
+    trial, = CustomJobSpec.from_json(json.dumps(tuning["trialJobSpec"])).worker_pool_specs
+    assert trial.container_spec.image_uri == "YOUR_IMAGE"
     assert [metric.metric_id for metric in study.metrics] == ["accuracy"]  # what the trainer reports
 
     with pytest.raises(Exception, match="has no field named"):
@@ -337,3 +333,181 @@ def test_a_job_dir_that_cannot_be_written_is_one_line(tmp_path, mnist):
     assert result.returncode == 1
     lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
     assert len(lines) == 1 and lines[0].startswith("trainer: error: cannot write to"), result.stderr[-2000:]
+
+
+# --- the trainer's container, replayed from its Dockerfile --------------------------------------
+
+def dockerfile_steps():
+    """(instruction, argument) of each line of mlengine/Dockerfile, continuation lines joined."""
+    text = open(os.path.join(MLENGINE, "Dockerfile")).read().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [tuple(line.split(None, 1)) for line in lines]
+
+
+def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_serves(tmp_path, mnist):
+    """Its RUN, COPY, WORKDIR, ENV and ENTRYPOINT, read from the Dockerfile and replayed in a fresh
+    virtual environment (no Docker daemon here), with the CUDA extra left out: no GPU here."""
+    import shlex
+    import shutil
+    import venv
+    venv.create(tmp_path / "venv", with_pip=True)
+    bin_dir = tmp_path / "venv" / "bin"
+    root = tmp_path / "image"  # stands for the image's file system
+    workdir, env, entrypoint = root, clean_env(PATH=f"{bin_dir}:{os.environ['PATH']}"), None
+    steps = dockerfile_steps()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    for instruction, argument in steps[1:]:
+        if instruction == "ENV":
+            env.update(pair.split("=", 1) for pair in shlex.split(argument))
+        elif instruction == "WORKDIR":
+            workdir = root / argument.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif instruction == "COPY":
+            source, target = argument.split()
+            copy = shutil.copytree if os.path.isdir(os.path.join(ROOT, source)) else shutil.copyfile
+            (workdir / target).parent.mkdir(parents=True, exist_ok=True)
+            copy(os.path.join(ROOT, source), workdir / target)
+        elif instruction == "RUN":
+            command = argument.replace("tensorflow[and-cuda]", "tensorflow")
+            assert command.startswith("pip install "), command  # what this replay knows how to run
+            done = subprocess.run(f"{bin_dir}/python -m {command}", shell=True, cwd=workdir, env=env,
+                                  capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, done.stderr[-3000:]
+        elif instruction == "ENTRYPOINT":
+            entrypoint = json.loads(argument)
+        else:
+            raise AssertionError(f"the replay does not know {instruction}")
+    assert entrypoint == ["python", "-m", "trainer.task"]
+    version = subprocess.run([bin_dir / "python", "-c", "import tensorflow; print(tensorflow.__version__)"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert version.stdout.startswith("2.21."), version.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"  # the installed package, not the copied sources, answers
+    elsewhere.mkdir()
+    job = subprocess.run([bin_dir / entrypoint[0], *entrypoint[1:], "--data-dir", DATA_DIR, "--job-dir",
+                          str(tmp_path / "job"), "--train-steps", "60", "--eval-every", "60", *SMALL],
+                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert "SavedModel exported to" in job.stdout
+    images = mnist.test_images[:5].reshape(5, 28, 28) / 255.0
+    (tmp_path / "digits.jsonl").write_text("".join(json.dumps({"image": image.tolist()}) + "\n" for image in images))
+    answer = subprocess.run([bin_dir / "python", "-m", "trainer.predict", "--model-dir", str(tmp_path / "job" / "model"),
+                             "--json-instances", str(tmp_path / "digits.jsonl")],
+                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+    assert answer.returncode == 0 and len(answer.stdout.splitlines()) == 6, answer.stderr[-2000:]
+    # and the same environment serves the model, as the deployed container does
+    port = free_ports(1)[0]
+    server = subprocess.Popen([bin_dir / "python", "-m", "trainer.serve", "--model-dir", str(tmp_path / "job" / "model"),
+                               "--port", str(port)], cwd=elsewhere, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "on port" in (server.stdout.readline() or "stopped"), 120, "the server to start")
+        import urllib.request
+        body = json.dumps({"instances": images.tolist()}).encode()
+        served = json.load(urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=body),
+                                                  timeout=60))
+        predicted = [int(line.split()[1]) for line in answer.stdout.splitlines()[1:]]
+        assert [p["classes"] for p in served["predictions"]] == predicted
+    finally:
+        server.kill()
+
+
+# --- serving, in the same container --------------------------------------------------------------
+
+def test_serve_answers_vertex_ai_prediction_requests(trained, tmp_path):
+    import urllib.error
+    import urllib.request
+    job_dir, _, _ = trained
+    made = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", "8",
+                       "--output", str(tmp_path / "digits.json")])
+    labels = [int(label) for label in made.stdout.split("labels")[1].split()]
+    port = free_ports(1)[0]
+    server = subprocess.Popen([sys.executable, "-m", "trainer.serve"], cwd=MLENGINE, text=True,
+                              env=clean_env(AIP_STORAGE_URI=str(job_dir / "model"), AIP_HTTP_PORT=str(port),
+                                            AIP_HEALTH_ROUTE="/v1/health", AIP_PREDICT_ROUTE="/v1/predict"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: "on port" in (server.stdout.readline() or "stopped"), 120, "the server to start")
+        url = f"http://127.0.0.1:{port}"
+        assert json.load(urllib.request.urlopen(f"{url}/v1/health", timeout=30)) == {"status": "ready"}
+        request = urllib.request.Request(f"{url}/v1/predict", data=(tmp_path / "digits.json").read_bytes(),
+                                         headers={"Content-Type": "application/json"})
+        predictions = json.load(urllib.request.urlopen(request, timeout=60))["predictions"]
+        assert [p["classes"] for p in predictions] == labels
+        assert all(len(p["predictions"]) == 10 and abs(sum(p["predictions"]) - 1) < 1e-4 for p in predictions)
+        bad = urllib.request.Request(f"{url}/v1/predict", data=b'{"instances": [[[0.5]]]}')
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bad, timeout=30)
+        assert refused.value.code == 400
+        assert json.load(refused.value) == {"error": "instance 0 has shape [1, 1], not [28, 28]"}
+        server.send_signal(signal.SIGTERM)  # how Vertex AI stops a container
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+    assert "Traceback" not in server.stderr.read()
+
+
+# --- clean runs, and clusters that do not add up -------------------------------------------------
+
+def test_a_successful_run_prints_no_error_no_traceback_and_no_cuda_noise(tmp_path, mnist):
+    outputs = [run_trainer(tmp_path / "job", "--train-steps", "40", "--eval-every", "40"),
+               run_trainer(tmp_path / "job", "--train-steps", "80", "--eval-every", "40")]  # resumes
+    assert "resuming from the checkpoint at step 40" in outputs[1].stdout
+    made = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", "3",
+                       "--format", "instances", "--output", str(tmp_path / "digits.jsonl")])
+    outputs += [made, run_python(["-m", "trainer.predict", "--model-dir", str(tmp_path / "job" / "model"),
+                                  "--json-instances", str(tmp_path / "digits.jsonl")], cwd=MLENGINE)]
+    for result in outputs:
+        assert result.returncode == 0, result.stderr[-3000:]
+        everything = result.stdout + result.stderr
+        for noise in ("ERROR", "Traceback", "cuInit", "cuda", "E0000", "W0000"):
+            assert noise not in everything, everything[-3000:]
+    assert "trainer: training on the CPU (TensorFlow sees no GPU)" in outputs[0].stdout
+    # TensorFlow's own messages are one variable away
+    chatty = run_python(["-m", "trainer.predict", "--model-dir", str(tmp_path / "job" / "model"),
+                         "--json-instances", str(tmp_path / "digits.jsonl")], cwd=MLENGINE,
+                        env=clean_env(TF_CPP_MIN_LOG_LEVEL="0"))
+    assert chatty.returncode == 0 and "I0000" in chatty.stderr
+
+
+@pytest.mark.parametrize("tf_config, message", [
+    ({"cluster": {"chief": ["localhost:1"]}, "task": {"type": "worker", "index": 5}},
+     "TF_CONFIG: task worker 5 is not in its cluster (1 chief)"),
+    ({"cluster": {"chief": ["localhost:1"], "worker": ["localhost:2"], "ps": ["localhost:3"]}},
+     "TF_CONFIG names a cluster but not this process's task"),
+    ({"cluster": {"chief": ["localhost:1"], "evaluator": ["localhost:2"]}, "task": {"type": "evaluator", "index": 0}},
+     "TF_CONFIG: this trainer has no evaluator task"),
+    ({"cluster": {"chief": ["localhost:1"], "worker": ["localhost:2"], "ps": ["localhost:3"]},
+      "task": {"type": "worker", "index": 1}}, "TF_CONFIG: task worker 1 is not in its cluster"),
+])
+def test_a_cluster_that_does_not_add_up_stops_before_writing_anything(tmp_path, mnist, tf_config, message):
+    result = subprocess.run(trainer_command(tmp_path / "job"), cwd=MLENGINE, capture_output=True, text=True,
+                            env=clean_env(TF_CONFIG=json.dumps(tf_config)), timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"trainer: error: {message}"), result.stderr[-2000:]
+    assert not (tmp_path / "job").exists()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_worker_waiting_for_its_parameter_server_stops_on_a_signal(tmp_path, mnist, signal_name):
+    ports = free_ports(3)  # nothing listens on them: the parameter server never comes up
+    cluster = {"chief": [f"localhost:{ports[0]}"], "worker": [f"localhost:{ports[1]}"],
+               "ps": [f"localhost:{ports[2]}"]}
+    worker = subprocess.Popen(
+        trainer_command(tmp_path / "job"), cwd=MLENGINE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's foreground job
+    try:
+        for line in worker.stdout:
+            if "waiting for the parameter servers" in line:
+                break
+        time.sleep(1)
+        sent = time.monotonic()
+        worker.send_signal(getattr(signal, signal_name))
+        _, stderr = worker.communicate(timeout=30)
+        assert time.monotonic() - sent < 10
+    finally:
+        worker.kill()
+    assert worker.returncode != 0
+    name = "SIGTERM" if signal_name == "SIGTERM" else "Ctrl-C"
+    assert stderr.strip().splitlines() == [
+        f"trainer: stopped by {name} while waiting for the parameter servers (localhost:{ports[2]}); nothing was written"]
