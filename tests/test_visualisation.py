@@ -3,7 +3,6 @@ and that a real window under a real X server answers real key presses."""
 import os
 import re
 import runpy
-import shutil
 import subprocess
 import sys
 import threading
@@ -19,8 +18,7 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 import visualisation  # noqa: E402
-from conftest import TUTORIAL, clean_env, run_python  # noqa: E402
-from xwd import read_xwd  # noqa: E402
+from conftest import TUTORIAL, clean_env, run_python, screenshot  # noqa: E402
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
 
@@ -302,29 +300,6 @@ def test_export_paths_are_checked_before_training(flag, value, message):
 
 
 # --- a real window on a real X server -----------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def x_server():
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the X server test runs on Linux")
-    missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
-    assert not missing, f"install {', '.join(missing)} (Debian: xvfb xdotool x11-apps), as .ci/run does"
-    display = ":97"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"):
-            break
-        time.sleep(0.05)
-    yield display
-    server.terminate()
-    server.wait()
-
-
-def screenshot(display):
-    data = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True).stdout
-    return read_xwd(data)
-
 
 def ink(region):
     """Share of dark pixels: high over a grid of digits, low over a plot."""
