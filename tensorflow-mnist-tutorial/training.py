@@ -14,9 +14,13 @@ went. The model code never changes for any of this. In a Jupyter notebook (%run 
 lines give way to a progress bar and the picture is drawn in the cell: see in_notebook.py.
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -73,10 +77,12 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 import mnistdata  # noqa: E402
 import in_notebook  # noqa: E402
+import savedmodel  # noqa: E402
 import visualisation  # noqa: E402
 from mnistdata import UserError  # noqa: E402
 
 IMPORTED_AT = time.perf_counter()
+DRAW_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "draw.py")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -116,7 +122,8 @@ def setup(description, iterations, batch_size=100, test_every=100):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"With a display, a window animates six panels while the network trains; its keys: "
                f"1-6 one panel, 7 panels 1+2, 8 panels 4+5, 9 panels 3+6, 0 or Esc all six, Space "
-               f"pause and resume. In a Jupyter notebook (%run this script) the panels are drawn "
+               f"pause and resume; once training is over, D opens a pad to draw digits for the "
+               f"trained network. In a Jupyter notebook (%run this script) the panels are drawn "
                f"in the cell, with a progress bar. Without a display, or with --headless, progress "
                f"is text only. MNIST is fetched into the data directory the first time (about 55 "
                f"MB); ${mnistdata.DATA_DIR_VARIABLE} sets another default.")
@@ -163,8 +170,17 @@ def setup(description, iterations, batch_size=100, test_every=100):
     parser.add_argument("--tensorboard", metavar="DIR",
                         help="also write accuracy, loss, learning rate and the weight and bias "
                              "histograms as TensorBoard summaries into DIR")
+    parser.add_argument("--save-model", metavar="DIR",
+                        help="save the trained network into the folder DIR (a SavedModel, replaced if "
+                             "there is one): draw digits for it with draw.py --model DIR, or ask it with "
+                             "the cloud trainer's python -m trainer.predict --model-dir DIR")
     args = parser.parse_args()
     check_output(parser, "--save-png", args.save_png, ".png")
+    if args.save_model:
+        try:
+            savedmodel.check_target(args.save_model)
+        except UserError as e:
+            parser.error(f"--save-model {args.save_model}: {e}")
     check_output(parser, "--save-movie", args.save_movie, ".mp4")
     if args.save_movie:
         try:
@@ -242,6 +258,7 @@ class Loop:
         self.timers = {"training steps": 0.0, "test passes": 0.0, "training-batch stats": 0.0,
                        "batch preparation": 0.0, "animation and summaries": 0.0}
         self.best_accuracy, self.best_step = -1.0, 0
+        self.pads = []  # drawing pads opened from the live window
         rate = model["learning_rate"]
         # fetched with the training stats: a tensor when it decays, a constant otherwise
         self.learning_rate = rate if isinstance(rate, tf.Tensor) else tf.constant(rate or 0.0)
@@ -290,6 +307,7 @@ class Loop:
                 self.loop(sess, data, weights, biases, summaries)
                 self.report.close()
                 self.print_summary(sess, weights, biases)
+                model_dir = self.save_model(sess)
         except BaseException:
             self.report.close()
             if self.animation:
@@ -299,7 +317,31 @@ class Loop:
             if summaries:
                 summaries.close()
         if self.animation:
-            self.animation.finish(png=args.save_png)
+            pad = None
+            if model_dir and self.animation.show == "window":
+                pad = lambda: self.pads.append(  # noqa: E731  its own process and window
+                    subprocess.Popen([sys.executable, DRAW_SCRIPT, "--model", model_dir]))
+            self.animation.finish(png=args.save_png, draw=pad)
+        for pad in self.pads:
+            pad.wait()  # the model folder may be a temporary one, removed when this script ends
+
+    def save_model(self, sess):
+        """The trained network as a folder: where --save-model says, or a temporary one for the
+        live window's drawing pad; None when neither wants one."""
+        args, m = self.args, self.model
+        directory = args.save_model
+        if not directory and self.animation and self.animation.show == "window":
+            directory = tempfile.mkdtemp(prefix="mnist-model-")
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        if directory:
+            fixed = dict(m["testing_feed"])
+            if m["step"] is not None:
+                fixed[m["step"]] = args.iterations
+            savedmodel.save(sess, directory, m["X"], m["Y"], fixed)
+            if args.save_model:
+                print(f"model saved to {directory}: python3 {os.path.relpath(DRAW_SCRIPT)} --model "
+                      f"{directory} to draw digits for it", flush=True)
+        return directory
 
     def open_animation(self):
         """The live window, or an off-screen figure for --save-png and --save-movie, or None."""

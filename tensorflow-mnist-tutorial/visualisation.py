@@ -138,6 +138,7 @@ class Animation:
         self.axes = [self.figure.add_subplot(self.grids[6][i]) for i in range(6)]
         self.layout = LAYOUTS["0"]
         self.paused = self.closed = False
+        self.on_draw = None  # what the key D does once training is over
         self.training = ([], [], [])  # steps, accuracies, losses
         self.test = ([], [], [])
         self.spreads = ([], [], [])  # steps, weight percentiles, bias percentiles
@@ -343,6 +344,8 @@ class Animation:
             self.figure.suptitle(self.figure._suptitle.get_text().removesuffix("  (paused: Space resumes)")
                                  + ("  (paused: Space resumes)" if self.paused else ""), fontsize=11)
             self.figure.canvas.draw_idle()
+        elif event.key == "d" and self.on_draw:
+            self.on_draw()
         elif event.key in LAYOUTS:
             self.show_panels(LAYOUTS[event.key])
             if self.show == "widget":
@@ -378,9 +381,10 @@ class Animation:
             self.movie.add(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
             self.show_panels(layout)
 
-    def finish(self, png=None):
+    def finish(self, png=None, draw=None):
         """The PNG and the movie, in the first view, and the final frame; then, in a window, wait
-        for it to be closed. In a notebook the final picture stays in the cell."""
+        for it to be closed, with draw() (if given) called on the key D. In a notebook the final
+        picture stays in the cell."""
         if png:
             layout = self.layout
             self.show_panels(self.start_layout)
@@ -393,7 +397,9 @@ class Animation:
             self.movie.close()
         self.stop_events()
         if self.show == "window" and not self.closed:
-            print("Training is over: close the window to exit.", flush=True)
+            self.on_draw = draw
+            print("Training is over: " + ("press D in the window to draw digits for the network, or "
+                                          if draw else "") + "close the window to exit.", flush=True)
             self.plt.show(block=True)
 
     def abandon(self):

@@ -41,13 +41,23 @@ def progress_lines(output):
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_script_learns_headless(script, mnist, tmp_path):
+def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist, tmp_path):
     steps, bar = LEARNING_BARS[script]
-    result = run_script(script, "--headless", "--iterations", str(steps), cwd=tmp_path)
+    model = tmp_path / "model"
+    result = run_script(script, "--headless", "--iterations", str(steps), "--save-model", str(model), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     final = FINAL.search(result.stdout)
     assert final, result.stdout[-2000:]
     assert float(final[1]) >= bar, result.stdout[-2000:]
+    # the saved network, loaded as the cloud trainer's predict and serve load it, scores on the
+    # test set exactly what the script's last test pass measured
+    scored = run_python(["-c", "import numpy as np; from trainer import mnistdata; from trainer.predict import predict; "
+                               "d = mnistdata.load(one_hot=False, pixels_as_bytes=True); "
+                               f"classes, _ = predict({str(model)!r}, mnistdata.to_float(d.test_images)[..., 0]); "
+                               "print(f'{np.mean(classes == d.test_labels):.4f}')"],
+                        cwd=os.path.join(ROOT, "mlengine"))
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert scored.stdout.strip() == final[1]
 
     lines = progress_lines(result.stdout)
     training = [int(line.split()[1]) for line in lines if "training:" in line]
