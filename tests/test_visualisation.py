@@ -68,9 +68,9 @@ def trained_animation(mnist, tmp_path, monkeypatch, capsys):
     captured = {}
     finish = visualisation.Animation.finish
 
-    def keep(self, png=None):
+    def keep(self, png=None, **options):
         captured["animation"] = self
-        finish(self, png)
+        finish(self, png, **options)
 
     monkeypatch.setattr(visualisation.Animation, "finish", keep)
     png = tmp_path / "end.png"
@@ -121,7 +121,7 @@ def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbe
     captured = {}
     finish = visualisation.Animation.finish
     monkeypatch.setattr(visualisation.Animation, "finish",
-                        lambda self, png=None: (captured.update(animation=self), finish(self, png)))
+                        lambda self, png=None, **options: (captured.update(animation=self), finish(self, png, **options)))
     script = os.path.join(TUTORIAL, "mnist_1.0_softmax.py")
     monkeypatch.setattr(sys, "argv", [script, "--headless", "--iterations", "200", "--validation", "5000",
                                       "--save-png", str(tmp_path / "end.png")])
