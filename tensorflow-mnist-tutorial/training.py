@@ -75,6 +75,7 @@ except ImportError as e:  # the first thing a learner meets when the virtual env
 import tensorflow  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
+import diagnosis  # noqa: E402
 import mnistdata  # noqa: E402
 import in_notebook  # noqa: E402
 import savedmodel  # noqa: E402
@@ -122,8 +123,8 @@ def setup(description, iterations, batch_size=100, test_every=100):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"With a display, a window animates six panels while the network trains; its keys: "
                f"1-6 one panel, 7 panels 1+2, 8 panels 4+5, 9 panels 3+6, 0 or Esc all six, Space "
-               f"pause and resume; once training is over, D opens a pad to draw digits for the "
-               f"trained network. In a Jupyter notebook (%run this script) the panels are drawn "
+               f"pause and resume; once training is over, M shows the mistakes and D opens a pad to "
+               f"draw digits for the trained network. In a Jupyter notebook (%run this script) the panels are drawn "
                f"in the cell, with a progress bar. Without a display, or with --headless, progress "
                f"is text only. MNIST is fetched into the data directory the first time (about 55 "
                f"MB); ${mnistdata.DATA_DIR_VARIABLE} sets another default.")
@@ -162,6 +163,10 @@ def setup(description, iterations, batch_size=100, test_every=100):
     parser.add_argument("--save-png", metavar="FILE.png",
                         help="write the six-panel picture of the end of training to FILE.png "
                              "(works headless too)")
+    parser.add_argument("--save-report", metavar="FILE.png",
+                        help="write the report of the final network's mistakes to FILE.png: the "
+                             "confusion matrix and the test digits it was surest of and got wrong "
+                             "(the window's key M shows it too)")
     parser.add_argument("--save-movie", metavar="FILE.mp4",
                         help="record the animation, one frame per test pass, as an H.264 video "
                              "(works headless too; needs the imageio-ffmpeg package)")
@@ -169,13 +174,16 @@ def setup(description, iterations, batch_size=100, test_every=100):
                         help="frames per second of the movie (default: %(default)s)")
     parser.add_argument("--tensorboard", metavar="DIR",
                         help="also write accuracy, loss, learning rate and the weight and bias "
-                             "histograms as TensorBoard summaries into DIR")
+                             "histograms as TensorBoard summaries, into a folder of DIR named after "
+                             "the script, seed and time: give several runs the same DIR and "
+                             "tensorboard --logdir DIR (or compare.py DIR) shows them side by side")
     parser.add_argument("--save-model", metavar="DIR",
                         help="save the trained network into the folder DIR (a SavedModel, replaced if "
                              "there is one): draw digits for it with draw.py --model DIR, or ask it with "
                              "the cloud trainer's python -m trainer.predict --model-dir DIR")
     args = parser.parse_args()
     check_output(parser, "--save-png", args.save_png, ".png")
+    check_output(parser, "--save-report", args.save_report, ".png")
     if args.save_model:
         try:
             savedmodel.check_target(args.save_model)
@@ -289,13 +297,14 @@ class Loop:
             histograms.update(zip(map(tag_name, self.panel_titles), self.panel_values))
         else:
             self.panel_titles, self.panel_values = ["Weights", "Biases"], [weights, biases]
-        summaries = Summaries(args.tensorboard, histograms) if args.tensorboard else None
+        summaries = Summaries(run_folder(args), histograms) if args.tensorboard else None
         self.print_header(data)
         steps_per_epoch = len(data.train_images) / args.batch_size
         self.report = (in_notebook.ProgressBar(os.path.basename(sys.argv[0]), args.iterations, steps_per_epoch,
                                             self.held_out)
                        if self.in_notebook else Lines(self, steps_per_epoch))
         self.animation = self.open_animation()
+        self.watcher = diagnosis.Watcher(args.iterations, self.held_out)
 
         config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
                                 inter_op_parallelism_threads=args.threads)
@@ -307,6 +316,7 @@ class Loop:
                 self.loop(sess, data, weights, biases, summaries)
                 self.report.close()
                 self.print_summary(sess, weights, biases)
+                self.report_mistakes(sess, data)
                 model_dir = self.save_model(sess)
         except BaseException:
             self.report.close()
@@ -324,6 +334,29 @@ class Loop:
             self.animation.finish(png=args.save_png, draw=pad)
         for pad in self.pads:
             pad.wait()  # the model folder may be a temporary one, removed when this script ends
+
+    def say(self, remarks):
+        """What the watcher saw in the curves: a line, and a label on the chart."""
+        for remark in remarks:
+            print(f"note at step {remark.step}: {remark.text}", flush=True)
+            if self.animation:
+                self.animation.add_remark(remark)
+
+    def report_mistakes(self, sess, data):
+        """The confusion matrix and the surest mistakes of the final network on the test set: the
+        five most confused pairs printed, the rest for --save-report and the window's key M."""
+        m, size = self.model, self.args.test_batch_size
+        feed = {m["step"]: self.args.iterations} if m["step"] is not None else {}
+        probabilities = np.concatenate([
+            sess.run(m["Y"], {m["X"]: data.test_images[start:start + size], **m["testing_feed"], **feed})
+            for start in range(0, len(data.test_images), size)])
+        report = diagnosis.mistakes(data.test_images, data.test_labels.argmax(1), probabilities)
+        print(diagnosis.confused_line(report, self.held_out), flush=True)
+        if self.args.save_report:
+            with mnistdata.atomic_file(self.args.save_report) as f:
+                visualisation.report_figure(report, self.held_out).savefig(f, format="png", dpi=visualisation.DPI)
+        if self.animation:
+            self.animation.set_report(report, self.held_out)
 
     def save_model(self, sess):
         """The trained network as a folder: where --save-model says, or a temporary one for the
@@ -393,6 +426,7 @@ class Loop:
                     {**feed, **m["testing_feed"]})
                 self.timers["training-batch stats"] += time.perf_counter() - tick
                 self.report.training(i, accuracy, loss, rate)
+                self.say(self.watcher.add_training(i, accuracy, loss))
                 if animation:
                     animation.add_training(i, accuracy, loss, feed[m["X"]],
                                            data.train_labels[indices].argmax(1), predicted)
@@ -407,6 +441,7 @@ class Loop:
                 if accuracy > self.best_accuracy:
                     self.best_accuracy, self.best_step = accuracy, i
                 self.report.test(i, accuracy, loss)
+                self.say(self.watcher.add_test(i, accuracy, loss))
                 self.final_accuracy = accuracy
                 if animation or summaries:
                     tick = time.perf_counter()
@@ -524,6 +559,19 @@ class Summaries:
     def close(self):
         if self.writer:
             self.writer.close()
+
+
+def run_folder(args):
+    """This run's own folder in --tensorboard DIR: script, seed and start time, e.g.
+    DIR/mnist_2.1_five_layers_relu_lrdecay-seed0-20261203-075300. TensorBoard shows each folder
+    as a run; two runs in one folder would mix their steps into one curve."""
+    script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    name = f"{script}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, number = os.path.join(args.tensorboard, name), 1
+    while os.path.exists(folder):  # the same script and seed started twice in one second
+        number += 1
+        folder = os.path.join(args.tensorboard, f"{name}-{number}")
+    return folder
 
 
 def tag_name(title):

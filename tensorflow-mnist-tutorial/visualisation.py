@@ -38,7 +38,8 @@ VIEWS = {"0": "all six", "1": "accuracy", "2": "loss", "3": "training digits", "
          "9": "training and test digits"}  # the keys, in words, for --layout
 SPREAD_PERCENTILES = np.linspace(0, 100, 8)  # 8 lines bound 7 bands of about 14% of the values each
 TEST_DIGITS, TEST_COLUMNS = 1000, 40  # 25 rows of 40
-FIGURE_INCHES, DPI = (12.8, 7.2), 100  # 1280x720: also the movie's frame size
+FIGURE_INCHES, DPI = (12.8, 7.2), 100
+ZOOM_TICKS = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999)  # 1280x720: also the movie's frame size
 MAX_FPS, MAX_DRAWING_SHARE = 5.0, 0.15
 EVENT_INTERVAL = 0.05  # seconds between two looks at the keyboard and mouse
 
@@ -97,6 +98,80 @@ def wrong_first(labels, predictions):
     return np.argsort(np.asarray(labels) == np.asarray(predictions), kind="stable")
 
 
+def zoom_on_the_last_percent(ax):
+    """Accuracies from 90% up, on a scale where 90%, 99% and 99.9% are equally far apart (the
+    logarithm of the error rate): 98% and 99% stand apart instead of in a thin line at the top."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+    ax.set_yscale("function", functions=(error_scale, error_scale_inverse))
+    ax.set_ylim(0.9, 0.999)
+    ax.yaxis.set_major_locator(FixedLocator(ZOOM_TICKS))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 100:g}%"))
+
+
+def zoom_top(best):
+    """The top of the zoom for curves that reach best: a tick or two above it, so that the curves
+    fill the panel but keep a round mark above them."""
+    above = [tick for tick in ZOOM_TICKS if tick > best]
+    return above[1] if len(above) > 1 else ZOOM_TICKS[-1]
+
+
+def error_scale(accuracy):
+    return -np.log10(np.clip(1 - np.asarray(accuracy, dtype=float), 1e-4, 1))
+
+
+def error_scale_inverse(position):
+    return 1 - 10 ** -np.asarray(position, dtype=float)
+
+
+def draw_report(matrix_ax, mistakes_ax, report, held_out="test"):
+    """The confusion matrix of a diagnosis.Report, and the digits it was surest of and got wrong."""
+    matrix = report.matrix
+    off = np.where(np.eye(10, dtype=bool), 0, matrix)
+    matrix_ax.clear()
+    matrix_ax.imshow(off, cmap="Reds", vmin=0, vmax=max(off.max(), 1))
+    for true in range(10):
+        for said in range(10):
+            count = matrix[true, said]
+            if count:
+                matrix_ax.text(said, true, str(count), ha="center", va="center", fontsize=7,
+                               color="white" if true != said and count > off.max() / 2 else "black")
+    matrix_ax.set_xticks(range(10))
+    matrix_ax.set_yticks(range(10))
+    matrix_ax.set_xlabel("the network's answer", fontsize=9)
+    matrix_ax.set_ylabel("the true digit", fontsize=9)
+    matrix_ax.set_title(f"Confusion matrix of the {matrix.sum():,} {held_out} digits: {np.trace(matrix):,} on the "
+                        f"diagonal ({report.accuracy:.2%})", fontsize=10)
+    matrix_ax.tick_params(labelsize=8)
+    mistakes_ax.clear()
+    columns = 8
+    if report.mistakes:
+        images, labels, said, certainty = zip(*report.mistakes)
+        grid = digit_grid(np.array(images), np.array(labels), np.array(said), columns)
+        mistakes_ax.imshow(grid, interpolation="nearest")
+        for index, probability in enumerate(certainty):
+            row, column = divmod(index, columns)
+            mistakes_ax.text(column * 28 + 14, row * 28 + 1, f"{probability:.0%}", ha="center", va="top",
+                             fontsize=6.5, color=LABEL_COLOUR)
+    mistakes_ax.set_xticks([])
+    mistakes_ax.set_yticks([])
+    mistakes_ax.set_title(f"The {len(report.mistakes)} mistakes it was surest of, surest first\n(true digit "
+                          f"bottom left, its answer bottom right, how sure it was on top)", fontsize=10)
+
+
+def report_figure(report, held_out="test"):
+    """The report alone, off-screen: for --save-report and the notebook."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.gridspec import GridSpec
+    figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
+    FigureCanvasAgg(figure)
+    grid = GridSpec(1, 2, figure=figure, width_ratios=(1, 1.3), left=0.05, right=0.98, bottom=0.07, top=0.88,
+                    wspace=0.15)
+    draw_report(figure.add_subplot(grid[0]), figure.add_subplot(grid[1]), report, held_out)
+    return figure
+
+
 class Animation:
     """The figure, the numbers behind it, and where it is shown (see `show` above).
 
@@ -139,12 +214,15 @@ class Animation:
         self.layout = LAYOUTS["0"]
         self.paused = self.closed = False
         self.on_draw = None  # what the key D does once training is over
+        self.report = None  # diagnosis.Report of the last test pass, the key M's view
+        self.report_axes, self.report_shown = None, False
         self.training = ([], [], [])  # steps, accuracies, losses
         self.test = ([], [], [])
         self.spreads = ([], [], [])  # steps, weight percentiles, bias percentiles
         self.training_digits = self.test_digits = None
         self.last_draw = self.last_events = self.draw_seconds = 0.0
         self.changed = set()  # the parts with new numbers since the last frame
+        self.held_out = held_out
         self.build(weights_title, biases_title, held_out)
         self.start_layout = LAYOUTS[layout]
         self.show_panels(self.start_layout)
@@ -180,8 +258,18 @@ class Animation:
             "training loss": loss.plot([], [], color="tab:blue", lw=1, label="training")[0],
             "test loss": loss.plot([], [], color="tab:red", lw=1.5, label=held_out)[0],
         }
-        accuracy.legend(loc="lower right", fontsize=8)
+        accuracy.legend(loc="lower left", fontsize=8)
         loss.legend(loc="upper right", fontsize=8)
+        # once the test accuracy passes 90%, a zoom on the last percent, where the chapters compete
+        self.zoom = accuracy.inset_axes([0.4, 0.08, 0.57, 0.55])
+        zoom_on_the_last_percent(self.zoom)
+        self.zoom.set_xlim(0, self.iterations)
+        self.zoom.set_xticks([])
+        self.zoom.set_title(f"{held_out} accuracy, 90% and up", fontsize=7, pad=2)
+        self.zoom.tick_params(labelsize=7)
+        self.lines["zoom"] = self.zoom.plot([], [], color="tab:red", lw=1.2)[0]
+        self.zoom.set_visible(False)
+        self.remarks = []  # what diagnosis.Watcher said, as annotations
         training_digits.set_title("Training digits (red: misrecognised)", fontsize=10)
         test_digits.set_title(f"{held_out.capitalize()} digits, misrecognised first", fontsize=10)
         self.images = {}
@@ -212,6 +300,20 @@ class Animation:
         if images is not None:
             self.test_digits = (images, labels, predictions)
             self.changed.add("test digits")
+        self.changed.add("curves")
+
+    def add_remark(self, remark):
+        """A diagnosis.Remark as a short label with an arrow at its step, on its panel."""
+        ax = self.axes[0 if remark.panel == "accuracy" else 1]
+        known = remark.value is not None and np.isfinite(remark.value)
+        y = remark.value if known else 0.5
+        high = known and remark.panel == "accuracy" and remark.value > 0.5
+        note = ax.annotate(remark.label, xy=(remark.step, y), xycoords="data" if known else ("data", "axes fraction"),
+                           xytext=(-30, -40 if high else 30), textcoords="offset points", fontsize=8,
+                           color="0.15", ha="center", annotation_clip=False,
+                           bbox=dict(boxstyle="round,pad=0.2", fc="lightyellow", ec="0.6", lw=0.5),
+                           arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8))
+        self.remarks.append((remark, note))
         self.changed.add("curves")
 
     def add_spread(self, step, weights, biases):
@@ -245,6 +347,10 @@ class Animation:
         steps, accuracies, losses = self.test
         self.lines["test accuracy"].set_data(steps, accuracies)
         self.lines["test loss"].set_data(steps, losses)
+        if accuracies and max(accuracies) > 0.9:
+            self.zoom.set_visible(True)
+            self.lines["zoom"].set_data(steps, accuracies)
+            self.zoom.set_ylim(0.9, zoom_top(max(accuracies)))
         all_losses = np.array(self.training[2] + self.test[2])
         if all_losses.size:
             # An early spike should not flatten the rest: the scale follows the 98th percentile, and
@@ -346,6 +452,9 @@ class Animation:
             self.figure.canvas.draw_idle()
         elif event.key == "d" and self.on_draw:
             self.on_draw()
+        elif event.key == "m" and self.report is not None:
+            self.show_report(not self.report_shown)
+            self.figure.canvas.draw_idle()
         elif event.key in LAYOUTS:
             self.show_panels(LAYOUTS[event.key])
             if self.show == "widget":
@@ -365,6 +474,27 @@ class Animation:
             ax.set_visible(number in panels)
         for slot, number in enumerate(panels if len(panels) <= 2 else range(1, 7)):
             self.axes[number - 1].set_position(grid[slot].get_position(self.figure))
+
+    def set_report(self, report, held_out="test"):
+        """The mistakes of the last test pass, for the key M (the view toggles with the panels)."""
+        from matplotlib.gridspec import GridSpec
+        self.report = report
+        if self.report_axes is None:
+            grid = GridSpec(1, 2, width_ratios=(1, 1.3), left=0.05, right=0.98, bottom=0.07, top=0.88, wspace=0.15)
+            self.report_axes = [self.figure.add_subplot(grid[i]) for i in range(2)]
+        draw_report(*self.report_axes, report, held_out)
+        for ax in self.report_axes:
+            ax.set_visible(False)
+
+    def show_report(self, shown):
+        self.report_shown = shown
+        for ax in self.report_axes:
+            ax.set_visible(shown)
+        if shown:
+            for ax in self.axes:
+                ax.set_visible(False)
+        else:
+            self.show_panels(self.layout)
 
     def visible_panels(self):
         return tuple(number for number, ax in enumerate(self.axes, start=1) if ax.get_visible())
@@ -396,10 +526,15 @@ class Animation:
         if self.movie:
             self.movie.close()
         self.stop_events()
+        if self.show == "inline" and self.report is not None:  # the mistakes, below the panels
+            from IPython.display import Image, display
+            with io.BytesIO() as buffer:
+                report_figure(self.report, self.held_out).savefig(buffer, format="png", dpi=DPI)
+                display(Image(data=buffer.getvalue()))
         if self.show == "window" and not self.closed:
             self.on_draw = draw
-            print("Training is over: " + ("press D in the window to draw digits for the network, or "
-                                          if draw else "") + "close the window to exit.", flush=True)
+            keys = "M shows the mistakes" + (", D opens a pad to draw digits for the network" if draw else "")
+            print(f"Training is over ({keys}): close the window to exit.", flush=True)
             self.plt.show(block=True)
 
     def abandon(self):

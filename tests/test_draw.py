@@ -237,8 +237,8 @@ def test_the_live_window_opens_the_pad_with_the_key_d_once_training_is_over(x_se
         deadline = time.time() + 120
         while not any(line.startswith("Training is over") for line in lines) and time.time() < deadline:
             time.sleep(0.2)
-        assert "Training is over: press D in the window to draw digits for the network, or close the window " \
-               "to exit.\n" in lines, lines[-5:]
+        assert "Training is over (M shows the mistakes, D opens a pad to draw digits for the network): close " \
+               "the window to exit.\n" in lines, lines[-5:]
         window = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "mnist_3.0"], env=env,
                                 capture_output=True, text=True).stdout.split()[0]
         subprocess.run(["xdotool", "key", "--window", window, "d"], env=env, check=True)

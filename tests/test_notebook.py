@@ -35,18 +35,25 @@ def test_a_script_draws_one_live_picture_in_its_cell_and_leaves_the_final_state(
     assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
 
     pictures = cell.pictures()
-    kinds = [kind for kind, _, _ in pictures]
+    panels_id = pictures[0][1]
+    panels = [picture for picture in pictures if picture[1] == panels_id]
+    kinds = [kind for kind, _, _ in panels]
     assert kinds[0] == "display_data" and set(kinds[1:]) == {"update_display_data"}  # one picture, updated
-    assert len({display_id for _, display_id, _ in pictures}) == 1 and pictures[0][1]
+    assert panels_id and len(panels) == len(pictures) - 1
     during = [m for m in cell.messages[:summary_index(cell)] if m["msg_type"] == "update_display_data"]
     assert len(during) >= 5, f"{len(during)} updates while training"
-    assert not np.array_equal(pictures[1][2], pictures[-1][2])  # the picture moves on
+    assert not np.array_equal(panels[1][2], panels[-1][2])  # the picture moves on
     # the last picture is the final state: the very picture --save-png wrote at the end
-    np.testing.assert_array_equal(pictures[-1][2], matplotlib.image.imread(png)[..., :3])
+    np.testing.assert_array_equal(panels[-1][2], matplotlib.image.imread(png)[..., :3])
+    # and below it, once training is over, the report of the mistakes: a picture of its own
+    kind, report_id, report = pictures[-1]
+    assert kind == "display_data" and report_id != panels_id and report.shape == panels[-1][2].shape
+    assert cell.messages.index(cell.of_type("display_data")[-1]) > cell.messages.index(
+        cell.of_type("update_display_data")[-1])
 
     # a readable cell: a progress bar (a widget), a header, one line of test passes, the result
     text = cell.text()
-    assert len(text.splitlines()) <= 6, text
+    assert len(text.splitlines()) <= 8, text
     assert not re.search(r"^step ", text, re.MULTILINE)
     assert re.search(r"51 test passes, accuracy 0\.\d{4} at step 0, .* at step 5000$", text, re.MULTILINE)
     assert "final test accuracy" in text and "Traceback" not in text
@@ -74,11 +81,13 @@ def test_running_scripts_again_in_the_same_kernel_starts_afresh(kernel):
     again = kernel.run(f"%run {SCRIPT_10} --iterations 200")
     for cell in (first, other, again):
         assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
-        assert "final test accuracy" in cell.text()
-        assert len({display_id for _, display_id, _ in cell.pictures()}) == 1
+        assert "final test accuracy" in cell.text() and "most confused" in cell.text()
+        pictures = cell.pictures()  # the panels, updated in place; then the report of the mistakes
+        assert len({display_id for _, display_id, _ in pictures[:-1]}) == 1 and pictures[-1][0] == "display_data"
     final = lambda cell: re.search(r"final test accuracy ([\d.]+)", cell.text())[1]  # noqa: E731
     assert final(first) == final(again)
     assert "184900 weights" in other.text() and "7840 weights" in again.text()
+    np.testing.assert_array_equal(first.pictures()[-2][2], again.pictures()[-2][2])
     np.testing.assert_array_equal(first.pictures()[-1][2], again.pictures()[-1][2])
     # each cell has its own picture: a new display, not an update of the last cell's
     assert first.pictures()[0][1] != again.pictures()[0][1]
@@ -136,7 +145,8 @@ def test_the_widget_canvas_is_used_with_ipympl_and_answers_keys_while_training(k
     assert kernel.collect("", sent["queued"], timeout=60).text() == "the next cell\n"
     state = kernel.run("import matplotlib.pyplot as plt\n"
                        "print(type(plt.gcf().canvas).__module__, [ax.get_visible() for ax in plt.gcf().axes])")
-    assert state.text() == "ipympl.backend_nbagg [True, True, False, False, False, False]\n"
+    # panels 1 and 2 (the key 7), the other four hidden, and the report's two axes hidden until M
+    assert state.text() == "ipympl.backend_nbagg [True, True, False, False, False, False, False, False]\n"
 
 
 def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
@@ -159,7 +169,7 @@ def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
         kinds = [output.output_type for output in cell.outputs]
         assert "error" not in kinds, cell.outputs
         pictures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
-        assert len(pictures) == 1, (cell.source, kinds)  # one picture per chapter, its final state
+        assert len(pictures) == 2, (cell.source, kinds)  # the panels' final state, and the mistakes
         text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
         assert re.search(r"final test accuracy 0\.\d{4}", text), (cell.source, text)
         assert "100 steps of 100 images" in text

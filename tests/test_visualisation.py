@@ -257,7 +257,9 @@ def test_tensorboard_summaries_read_back(mnist, tmp_path):
     result = run_python([os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), "--headless",
                          "--iterations", "200", "--tensorboard", str(logs)])
     assert result.returncode == 0, result.stderr
-    events = EventAccumulator(str(logs), size_guidance={"scalars": 0, "histograms": 0})
+    run, = logs.iterdir()  # the run's own folder: script, seed, time
+    assert run.name.startswith("mnist_2.1_five_layers_relu_lrdecay-seed0-")
+    events = EventAccumulator(str(run), size_guidance={"scalars": 0, "histograms": 0})
     events.Reload()
     assert {"accuracy/training", "accuracy/test", "loss/training", "loss/test", "learning_rate"} <= set(
         events.Tags()["scalars"])
