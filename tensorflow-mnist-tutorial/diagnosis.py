@@ -113,7 +113,8 @@ class Watcher:
             return None
         last = np.array(accuracies[-11:])
         drops = -np.diff(last)
-        if (drops >= 0.005).sum() >= 3 and last.max() > 0.5:
+        settled = abs(last[-5:].mean() - last[:5].mean()) < 0.005  # no longer climbing: jumps are not progress
+        if settled and (drops >= 0.005).sum() >= 3 and last.max() > 0.5:
             return Remark(step, "accuracy", accuracy, "unstable",
                           f"the {self.held_out} accuracy still jumps by up to {drops.max():.1%} between "
                           f"passes at step {step}, this late in training: the learning rate is too high "

@@ -331,3 +331,31 @@ def test_a_real_window_shows_the_zoom_the_remark_and_on_m_the_report(x_server, m
         assert process.wait(timeout=60) == 0
     finally:
         process.kill()
+
+
+def test_save_png_carries_the_zoom_and_the_remarks(mnist, tmp_path):
+    import matplotlib.image
+    pictures = {}
+    for name, script, steps in [("early", "mnist_2.0_five_layers_sigmoid.py", "500"),
+                                ("later", "mnist_2.0_five_layers_sigmoid.py", "3000")]:
+        png = tmp_path / f"{name}.png"
+        result = run_python([os.path.join(TUTORIAL, script), "--headless", "--iterations", steps, "--save-png", str(png)])
+        assert result.returncode == 0, result.stderr[-2000:]
+        pictures[name] = (matplotlib.image.imread(png)[..., :3] * 255).astype(int), result.stdout
+    early, later = pictures["early"][0], pictures["later"][0]
+    assert "note at step 1100: a slow start" in pictures["later"][1] and "note at" not in pictures["early"][1]
+    yellow = lambda image: ((image[..., :2].min(axis=2) > 245) & (image[..., 2] > 200) & (image[..., 2] < 240)).mean()  # noqa: E731
+    accuracy_panel = (slice(65, 322), slice(64, 398))  # the top-left panel of the 1280x720 picture
+
+    def framed(image):  # the zoom's frame: a dark line across the panel's lower right, near row 160
+        band = image[145:180, 210:385].mean(axis=2) < 100
+        return bool(band.mean(axis=1).max() > 0.9)
+
+    assert yellow(later[accuracy_panel]) > 0.001 and yellow(early[accuracy_panel]) == 0  # the remark's label
+    assert framed(later) and not framed(early)  # 2.0 passes 90% by step 3000: the zoom
+
+
+def test_an_accuracy_still_climbing_unevenly_is_not_called_unstable():
+    def climbing(step):  # 2.0 over 3,000 steps: late, and jumpy, but still rising to the end
+        return (0.1 + max(0, step - 1000) / 2400 - 0.01 * ((step // 100) % 2), 50.0)
+    assert [r.label for r in watch(3000, {s: climbing(s) for s in range(0, 3001, 100)})] == ["slow start"]
