@@ -105,7 +105,7 @@ def test_a_test_digit_drawn_back_at_another_size_and_place_comes_out_as_mnist_ma
     assert np.median(differences) < 2 and np.mean(np.array(differences) < 4) >= 0.9, sorted(differences)
     predict = load_in_this_process(model[0])
     same = np.argmax(predict(np.array(prepared)), 1) == np.argmax(predict(digits.astype(np.float32)), 1)
-    assert same.mean() >= 0.97, same
+    assert same.mean() >= 0.99, same  # measured: 100 of 100
 
 
 def test_a_stroke_is_fitted_into_a_20_pixel_box_with_its_centre_of_mass_in_the_middle():
