@@ -27,30 +27,26 @@ TUTORIAL = os.path.join(os.path.dirname(HERE), "tensorflow-mnist-tutorial")
 RUNS = os.path.join(HERE, "runs.jsonl")
 RESULTS = os.path.join(HERE, "RESULTS.md")
 
-# script: (final test accuracy the median seed must reach, best accuracy, seconds of training)
+sys.path.insert(0, TUTORIAL)
+import lessons  # noqa: E402  the numbered scripts: the one list
+
+# script's version: (final test accuracy the median seed must reach, best accuracy, seconds of training)
 TARGETS = {
-    "mnist_1.0_softmax.py": (0.920, None, None),
-    "mnist_2.0_five_layers_sigmoid.py": (0.970, None, None),
-    "mnist_2.1_five_layers_relu_lrdecay.py": (0.980, None, 25),
-    "mnist_2.2_five_layers_relu_lrdecay_dropout.py": (0.980, None, None),
-    "mnist_3.0_convolutional.py": (0.989, None, None),
-    "mnist_3.1_convolutional_bigger_dropout.py": (0.992, 0.993, 400),
-    "mnist_4.0_batchnorm_five_layers_sigmoid.py": (None, None, None),
-    "mnist_4.1_batchnorm_five_layers_relu.py": (None, None, None),
-    "mnist_4.2_batchnorm_convolutional.py": (0.995, None, None),
-    "mnist_5.0_batchnorm_convolutional_augmented.py": (0.997, None, 3600),
+    "1.0": (0.920, None, None), "2.0": (0.970, None, None), "2.1": (0.980, None, 25),
+    "2.2": (0.980, None, None), "3.0": (0.989, None, None), "3.1": (0.992, 0.993, 400),
+    "4.0": (None, None, None), "4.1": (None, None, None), "4.2": (0.995, None, None),
+    "5.0": (0.997, None, 3600),
 }
 STARTUP_TARGET_S = 6.0
-MEMORY_TARGET_MB = {"mnist_4.2_batchnorm_convolutional.py": 1500,
-                    "mnist_5.0_batchnorm_convolutional_augmented.py": 1500}  # others: 900
-TEST_EVERY = {"mnist_5.0_batchnorm_convolutional_augmented.py": 500}  # the scripts' defaults; others 100
-EARLY_99_TARGET = {"mnist_4.2_batchnorm_convolutional.py": 1500}  # 99% test accuracy by this step
+MEMORY_TARGET_MB = {"4.2": 1500, "5.0": 1500}  # others: 900
+TEST_EVERY = {"5.0": 500}  # the scripts' defaults; others 100
+EARLY_99_TARGET = {"4.2": 1500}  # 99% test accuracy by this step
 
 FINAL = re.compile(r"final test accuracy ([\d.]+) \(best ([\d.]+) at step (\d+)\); (\d+) steps in "
                    r"([\d.]+) s, ([\d,]+) training images/s")
 TIMES = re.compile(r"([\d.]+) s (training steps|test passes|training-batch stats|batch preparation|"
                    r"animation and summaries)")
-LIVE_SCRIPT = "mnist_2.1_five_layers_relu_lrdecay.py"  # the live window's cost is measured on this one
+LIVE_SCRIPT = lessons.named("2.1")  # the live window's cost is measured on this one
 LIVE_RATIO_TARGET = 1.3
 STARTUP = re.compile(r"startup ([\d.]+) s")
 TEST_LINE = re.compile(r"step +(\d+) .*test: +accuracy ([\d.]+)")
@@ -194,7 +190,7 @@ def one_machine(runs):
 
 
 def write_results(runs, tf_version):
-    by_script = {script: one_machine(mine) for script in TARGETS
+    by_script = {script: one_machine(mine) for script in lessons.SCRIPTS
                  if (mine := [r for r in runs if r["script"] == script and not r["extra"]])}
     live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
     letters = {}  # machine: its letter in the tables, in order of first use
@@ -225,7 +221,8 @@ def write_results(runs, tf_version):
                 "| --- | --- | --- | --- | --- | --- |"]
     verdicts = []
     for script, mine in by_script.items():
-        accuracy_target, best_target, seconds_target = TARGETS[script]
+        version = lessons.version(script)
+        accuracy_target, best_target, seconds_target = TARGETS.get(version, (None, None, None))
         letter = letters[mine[0]["machine"]]
         final = [r["final_accuracy"] for r in mine]
         best = [r["best_accuracy"] for r in mine]
@@ -250,11 +247,11 @@ def write_results(runs, tf_version):
             step_99 = statistics.median_low([r["step"] for r in reached])
             seconds_99 = statistics.median_low([r["seconds"] for r in reached])
             early = "never" if step_99 == math.inf else f"{step_99} ({seconds_99:.0f} s)"
-            if script in EARLY_99_TARGET:
-                verdicts.append(step_99 <= EARLY_99_TARGET[script])
-                early += f", target <= {EARLY_99_TARGET[script]} {verdict(step_99 <= EARLY_99_TARGET[script])}"
+            if version in EARLY_99_TARGET:
+                verdicts.append(step_99 <= EARLY_99_TARGET[version])
+                early += f", target <= {EARLY_99_TARGET[version]} {verdict(step_99 <= EARLY_99_TARGET[version])}"
         startup, peak = max(r["startup_s"] for r in mine), max(r["peak_mb"] for r in mine)
-        memory_target = MEMORY_TARGET_MB.get(script, 900)
+        memory_target = MEMORY_TARGET_MB.get(version, 900)
         verdicts += [startup <= STARTUP_TARGET_S, peak <= memory_target]
         lines.append(
             f"| {script} | {letter} | {mine[0]['steps']} | {len(mine)} | {statistics.median(final):.4f} ({min(final):.4f}) "
@@ -264,7 +261,7 @@ def write_results(runs, tf_version):
         median_time = {k: statistics.median(r["times"].get(k, 0.0) for r in mine)
                        for k in ("training steps", "test passes", "training-batch stats", "batch preparation")}
         steps = mine[0]["steps"]
-        every = TEST_EVERY.get(script, 100)
+        every = TEST_EVERY.get(version, 100)
         test_passes = steps // every + 1 + (1 if steps % every else 0)
         breakdown.append(f"| {script} | {letter} | " + " | ".join(f"{v:.1f}" for v in median_time.values())
                          + f" | {1000 * median_time['training steps'] / steps:.1f} "
@@ -366,7 +363,7 @@ def measure_once(runs, script, seed, extra, tf_version, note, measure):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scripts", nargs="+", default=list(TARGETS), metavar="NAME",
+    parser.add_argument("--scripts", nargs="+", default=list(lessons.SCRIPTS), metavar="NAME",
                         help="scripts, by file name or version prefix such as 3.1 (default: all of them)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="N")
     parser.add_argument("--fresh", action="store_true", help="run again what runs.jsonl already holds")
@@ -384,10 +381,9 @@ def main():
 
     scripts = []
     for name in args.scripts:
-        matches = [s for s in TARGETS if s == name or s.startswith(f"mnist_{name}_")]
-        if not matches:
+        if not lessons.named(name):
             parser.error(f"no script called {name}")
-        scripts += matches
+        scripts.append(lessons.named(name))
 
     runs = load_runs()
     if args.report:

@@ -10,21 +10,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, TUTORIAL)
 
+import lessons  # noqa: E402
 import mnistdata  # noqa: E402
 from xwd import read_xwd  # noqa: E402
 
-SCRIPTS = [
-    "mnist_1.0_softmax.py",
-    "mnist_2.0_five_layers_sigmoid.py",
-    "mnist_2.1_five_layers_relu_lrdecay.py",
-    "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
-    "mnist_3.0_convolutional.py",
-    "mnist_3.1_convolutional_bigger_dropout.py",
-    "mnist_4.0_batchnorm_five_layers_sigmoid.py",
-    "mnist_4.1_batchnorm_five_layers_relu.py",
-    "mnist_4.2_batchnorm_convolutional.py",
-    "mnist_5.0_batchnorm_convolutional_augmented.py",
-]
+SCRIPTS = lessons.SCRIPTS  # the numbered scripts: the files of the tutorial folder
 
 # Where nothing answers: port 9 (discard) on the loopback is closed here.
 UNREACHABLE_MIRROR = "http://127.0.0.1:9/"

@@ -9,25 +9,17 @@ import sys
 import numpy as np
 import pytest
 
+import lessons
 import mnistdata
 from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, run_python
 from test_data import write_idx_set
 
 # Steps to train and the test accuracy only a learning network reaches by then (chance is 0.10).
 # 2.0's sigmoids need longer to get going, which is its lesson.
-LEARNING_BARS = {
-    "mnist_1.0_softmax.py": (300, 0.85),
-    "mnist_2.0_five_layers_sigmoid.py": (2000, 0.80),
-    "mnist_2.1_five_layers_relu_lrdecay.py": (300, 0.90),
-    "mnist_2.2_five_layers_relu_lrdecay_dropout.py": (300, 0.88),
-    "mnist_3.0_convolutional.py": (300, 0.93),
-    "mnist_3.1_convolutional_bigger_dropout.py": (300, 0.94),
-    "mnist_4.0_batchnorm_five_layers_sigmoid.py": (300, 0.90),
-    "mnist_4.1_batchnorm_five_layers_relu.py": (300, 0.92),
-    "mnist_4.2_batchnorm_convolutional.py": (300, 0.95),
-    "mnist_5.0_batchnorm_convolutional_augmented.py": (300, 0.94),
-}
-TEST_EVERY = {"mnist_5.0_batchnorm_convolutional_augmented.py": 500}  # --test-every's default; else 100
+LEARNING_BARS = {"1.0": (300, 0.85), "2.0": (2000, 0.80), "2.1": (300, 0.90), "2.2": (300, 0.88),
+                 "3.0": (300, 0.93), "3.1": (300, 0.94), "4.0": (300, 0.90), "4.1": (300, 0.92),
+                 "4.2": (300, 0.95), "5.0": (300, 0.94)}
+TEST_EVERY = {"5.0": 500}  # --test-every's default; else 100
 FINAL = re.compile(r"final test accuracy ([\d.]+) \(best ([\d.]+)")
 
 
@@ -40,9 +32,17 @@ def progress_lines(output):
     return [line for line in output.splitlines() if line.startswith("step ")]
 
 
+def test_every_numbered_script_has_a_learning_bar_and_benchmark_targets():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import run
+    versions = [lessons.version(script) for script in SCRIPTS]
+    assert set(LEARNING_BARS) == set(versions) == set(run.TARGETS)
+    assert lessons.named("3.1") == "mnist_3.1_convolutional_bigger_dropout.py" and lessons.named("9.9") is None
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist, tmp_path):
-    steps, bar = LEARNING_BARS[script]
+    steps, bar = LEARNING_BARS[lessons.version(script)]
     model = tmp_path / "model"
     result = run_script(script, "--headless", "--iterations", str(steps), "--save-model", str(model), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -63,7 +63,7 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
     training = [int(line.split()[1]) for line in lines if "training:" in line]
     test = [int(line.split()[1]) for line in lines if "test:" in line]
     assert training == list(range(0, steps + 1, 20))
-    every = TEST_EVERY.get(script, 100)
+    every = TEST_EVERY.get(lessons.version(script), 100)
     assert test == list(range(0, steps + 1, every)) + ([steps] if steps % every else [])
     assert "Traceback" not in result.stderr
 
