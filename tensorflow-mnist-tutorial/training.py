@@ -316,7 +316,7 @@ class Loop:
                 self.loop(sess, data, weights, biases, summaries)
                 self.report.close()
                 self.print_summary(sess, weights, biases)
-                self.report_mistakes(sess, data)
+                self.report_mistakes(data)
                 model_dir = self.save_model(sess)
         except BaseException:
             self.report.close()
@@ -342,15 +342,11 @@ class Loop:
             if self.animation:
                 self.animation.add_remark(remark)
 
-    def report_mistakes(self, sess, data):
-        """The confusion matrix and the surest mistakes of the final network on the test set: the
-        five most confused pairs printed, the rest for --save-report and the window's key M."""
-        m, size = self.model, self.args.test_batch_size
-        feed = {m["step"]: self.args.iterations} if m["step"] is not None else {}
-        probabilities = np.concatenate([
-            sess.run(m["Y"], {m["X"]: data.test_images[start:start + size], **m["testing_feed"], **feed})
-            for start in range(0, len(data.test_images), size)])
-        report = diagnosis.mistakes(data.test_images, data.test_labels.argmax(1), probabilities)
+    def report_mistakes(self, data):
+        """The confusion matrix and the surest mistakes of the final network on the test set (the
+        last test pass): the five most confused pairs printed, the rest for --save-report and the
+        window's key M."""
+        report = diagnosis.mistakes(data.test_images, data.test_labels.argmax(1), self.final_probabilities)
         print(diagnosis.confused_line(report, self.held_out), flush=True)
         if self.args.save_report:
             with mnistdata.atomic_file(self.args.save_report) as f:
@@ -469,20 +465,27 @@ class Loop:
                 self.timers["training steps"] += time.perf_counter() - tick
 
     def test_pass(self, sess, data, i):
-        """Accuracy and loss over the whole test set, a slice at a time to bound the memory."""
+        """Accuracy and loss over the whole test set, a slice at a time to bound the memory. The
+        last pass also keeps every probability, for the report of the mistakes."""
         m, size = self.model, self.args.test_batch_size
         total_accuracy = total_loss = 0.0
         predictions = []  # of the first test images, for the animation
+        last = i == self.args.iterations
+        probabilities = []
         for start in range(0, len(data.test_images), size):
             images = data.test_images[start:start + size]
             feed = {m["X"]: images, m["Y_"]: data.test_labels[start:start + size], **m["testing_feed"]}
             if m["step"] is not None:
                 feed[m["step"]] = i
-            accuracy, loss, predicted = sess.run([m["accuracy"], m["cross_entropy"], self.predicted], feed)
+            accuracy, loss, predicted, *Y = sess.run(
+                [m["accuracy"], m["cross_entropy"], self.predicted] + ([m["Y"]] if last else []), feed)
             total_accuracy += accuracy * len(images)  # both are batch means: weight by slice size
             total_loss += loss * len(images)
             if start < visualisation.TEST_DIGITS:
                 predictions.append(predicted)
+            probabilities += Y
+        if last:
+            self.final_probabilities = np.concatenate(probabilities)
         predictions = np.concatenate(predictions)[:visualisation.TEST_DIGITS]
         return total_accuracy / len(data.test_images), total_loss / len(data.test_images), predictions
 
