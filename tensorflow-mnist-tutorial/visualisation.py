@@ -159,6 +159,12 @@ def draw_report(matrix_ax, mistakes_ax, report, held_out="test"):
                           f"bottom left, its answer bottom right, how sure it was on top)", fontsize=10)
 
 
+def png_bytes(figure):
+    with io.BytesIO() as buffer:
+        figure.savefig(buffer, format="png", dpi=DPI)
+        return buffer.getvalue()
+
+
 def report_figure(report, held_out="test"):
     """The report alone, off-screen: for --save-report and the notebook."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -403,16 +409,11 @@ class Animation:
     def show_in_cell(self):
         """One picture in the notebook cell, replaced in place: the first call shows it."""
         from IPython.display import Image, display
-        png = self.png_bytes()
+        png = png_bytes(self.figure)
         if self.cell is None:
             self.cell = display(Image(data=png), display_id=True)
         else:
             self.cell.update(Image(data=png))
-
-    def png_bytes(self):
-        with io.BytesIO() as buffer:
-            self.figure.savefig(buffer, format="png", dpi=DPI)
-            return buffer.getvalue()
 
     def handle_events(self):
         """Answer the keys and clicks that came in since last time."""
@@ -528,9 +529,7 @@ class Animation:
         self.stop_events()
         if self.show == "inline" and self.report is not None:  # the mistakes, below the panels
             from IPython.display import Image, display
-            with io.BytesIO() as buffer:
-                report_figure(self.report, self.held_out).savefig(buffer, format="png", dpi=DPI)
-                display(Image(data=buffer.getvalue()))
+            display(Image(data=png_bytes(report_figure(self.report, self.held_out))))
         if self.show == "window" and not self.closed:
             self.on_draw = draw
             keys = "M shows the mistakes" + (", D opens a pad to draw digits for the network" if draw else "")
