@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-import training  # noqa: F401  TensorBoard's reader imports TensorFlow: quietly, as the scripts do
+import training  # TensorBoard's reader imports TensorFlow: quietly, as the scripts do; one-line errors
 import visualisation
 from mnistdata import UserError, atomic_file
 
@@ -72,18 +72,15 @@ def draw(runs, figure):
 
 
 def main():
-    parser = argparse.ArgumentParser(prog="compare.py", description=__doc__,
+    parser = training.ArgumentParser(prog="compare.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", metavar="DIR", help="the folder given to the scripts' --tensorboard")
     parser.add_argument("--output", metavar="FILE.png", help="write the picture there instead of opening a window")
     args = parser.parse_args()
-    name = "compare.py"
+    training.check_output(parser, "--output", args.output, ".png")
+    if not args.output and not training.has_display():
+        parser.error("no display to open a window on: give --output FILE.png")
     try:
-        if args.output and not args.output.lower().endswith(".png"):
-            raise UserError(f"--output {args.output}: the file name must end in .png")
-        if not args.output and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                                    or sys.platform in ("darwin", "win32")):
-            raise UserError("no display to open a window on: give --output FILE.png")
         runs = find_runs(args.directory)
         if args.output:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -94,7 +91,7 @@ def main():
             figure.tight_layout()
             with atomic_file(args.output) as f:
                 figure.savefig(f, format="png")
-            print(f"{name}: {len(runs)} runs drawn into {args.output}")
+            print(f"compare.py: {len(runs)} runs drawn into {args.output}")
         else:
             import matplotlib.pyplot as plt
             figure = plt.figure(figsize=(12, 4.5))
@@ -102,9 +99,9 @@ def main():
             figure.tight_layout()
             plt.show()
     except UserError as e:
-        sys.exit(f"{name}: error: {e}")
+        training.stop(f"error: {e}")
     except OSError as e:
-        sys.exit(f"{name}: error: cannot write {args.output}: {e.strerror}")
+        training.stop(f"error: cannot write {args.output}: {e.strerror}")
     return 0
 
 
