@@ -113,7 +113,7 @@ def test_a_stroke_is_fitted_into_a_20_pixel_box_with_its_centre_of_mass_in_the_m
     import draw
     ink = np.zeros((draw.CANVAS, draw.CANVAS), np.float32)
     draw.paint(ink, (40.0, 30.0), (90.0, 130.0))  # a short slanted stroke near the top-left corner
-    assert 0 < ink.min() + 1 and ink.max() == 1 and 0 < ink[(ink > 0) & (ink < 1)].size  # grey edges
+    assert ink.max() == 1 and ((ink > 0) & (ink < 1)).any()  # a solid stroke with grey edges
     image = draw.prepare(ink)
     rows, cols = np.flatnonzero(image.max(1) > 0), np.flatnonzero(image.max(0) > 0)
     assert rows[-1] - rows[0] + 1 == 20 and cols[-1] - cols[0] + 1 < 20  # the longer side fills the box
