@@ -9,12 +9,14 @@ A script builds its model, then hands the pieces to `run`:
 
 `run` loads MNIST, feeds mini-batches from the training set (reshuffled every epoch), prints the
 accuracy and loss on the batch about to be trained every --log-every steps and on all 10,000 test
-images every --test-every steps, and ends with the final and best test accuracy and where the time
-went. The model code never changes for any of this. In a Jupyter notebook (%run mnist_X.py) the
+images every --test-every steps, and ends with the final and best test accuracy, the training time
+and the digits most often confused. The model code never changes for any of this. The loop itself
+is `Loop.loop`: feed a batch, report on it, test now and then, train. In a Jupyter notebook (%run mnist_X.py) the
 lines give way to a progress bar and the picture is drawn in the cell: see in_notebook.py.
 """
 import argparse
 import atexit
+import json
 import os
 import re
 import shutil
@@ -82,7 +84,6 @@ import savedmodel  # noqa: E402
 import visualisation  # noqa: E402
 from mnistdata import UserError  # noqa: E402
 
-IMPORTED_AT = time.perf_counter()
 DRAW_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "draw.py")
 
 
@@ -177,6 +178,9 @@ def setup(description, iterations, batch_size=100, test_every=100):
                              "histograms as TensorBoard summaries, into a folder of DIR named after "
                              "the script, seed and time: give several runs the same DIR and "
                              "tensorboard --logdir DIR (or compare.py DIR) shows them side by side")
+    parser.add_argument("--results", metavar="FILE.json",
+                        help="write this run's figures to FILE.json for programs to read: final and "
+                             "best accuracy, steps, training time and every test pass")
     parser.add_argument("--save-model", metavar="DIR",
                         help="save the trained network into the folder DIR (a SavedModel, replaced if "
                              "there is one): draw digits for it with draw.py --model DIR, or ask it with "
@@ -184,6 +188,7 @@ def setup(description, iterations, batch_size=100, test_every=100):
     args = parser.parse_args()
     check_output(parser, "--save-png", args.save_png, ".png")
     check_output(parser, "--save-report", args.save_report, ".png")
+    check_output(parser, "--results", args.results, ".json")
     if args.save_model:
         try:
             savedmodel.check_target(args.save_model)
@@ -263,9 +268,7 @@ class Loop:
         self.model = model
         self.step = 0
         self.in_notebook = in_notebook.active()
-        self.timers = {"training steps": 0.0, "test passes": 0.0, "training-batch stats": 0.0,
-                       "batch preparation": 0.0, "animation and summaries": 0.0}
-        self.best_accuracy, self.best_step = -1.0, 0
+        self.tests = []  # (step, accuracy, loss) of every test pass
         self.pads = []  # drawing pads opened from the live window
         rate = model["learning_rate"]
         # fetched with the training stats: a tensor when it decays, a constant otherwise
@@ -297,7 +300,7 @@ class Loop:
             histograms.update(zip(map(tag_name, self.panel_titles), self.panel_values))
         else:
             self.panel_titles, self.panel_values = ["Weights", "Biases"], [weights, biases]
-        summaries = Summaries(run_folder(args), histograms) if args.tensorboard else None
+        self.summaries = Summaries(run_folder(args), histograms) if args.tensorboard else None
         self.print_header(data)
         steps_per_epoch = len(data.train_images) / args.batch_size
         self.report = (in_notebook.ProgressBar(os.path.basename(sys.argv[0]), args.iterations, steps_per_epoch,
@@ -311,11 +314,15 @@ class Loop:
         try:
             with tf.Session(config=config) as sess:
                 sess.run(tf.global_variables_initializer())
-                if summaries:
-                    summaries.open(sess.graph)
-                self.loop(sess, data, weights, biases, summaries)
+                if self.summaries:
+                    self.summaries.open(sess.graph)
+                started = time.perf_counter()
+                self.loop(sess, data)
+                self.seconds = time.perf_counter() - started
                 self.report.close()
                 self.print_summary(sess, weights, biases)
+                if args.results:
+                    self.write_results()
                 self.report_mistakes(data)
                 model_dir = self.save_model(sess)
         except BaseException:
@@ -324,8 +331,8 @@ class Loop:
                 self.animation.abandon()
             raise
         finally:
-            if summaries:
-                summaries.close()
+            if self.summaries:
+                self.summaries.close()
         if self.animation:
             pad = None
             if model_dir and self.animation.show == "window":
@@ -394,75 +401,73 @@ class Loop:
             return visualisation.Animation(title, args.iterations, **options)
         return None
 
-    def loop(self, sess, data, weights, biases, summaries):
-        args, m, animation = self.args, self.model, self.animation
-        # A training step through a callable made once: it skips the work sess.run repeats on
-        # every call to match the fetches and feeds, which counts for the small dense models.
-        extra = list(m["training_feed"].items())
-        feed_list = [m["X"], m["Y_"]] + ([m["step"]] if m["step"] is not None else [])
-        train = sess.make_callable(m["train_step"], feed_list + [key for key, _ in extra])
-        extra_values = [value for _, value in extra]
+    def loop(self, sess, data):
+        """The lesson: feed a mini-batch, report on it, now and then test on the held-out images,
+        and train one step on the batch."""
+        args = self.args
+        train = self.training_step(sess)
         batches = shuffled_batches(len(data.train_images), args.batch_size, args.rng)
-        self.training_started = time.perf_counter()
-        self.startup = process_age()
         for i in range(args.iterations + 1):
             self.step = i
-            tick = time.perf_counter()
-            indices = next(batches)
-            feed = {m["X"]: mnistdata.to_float(data.train_images[indices]),
-                    m["Y_"]: data.train_labels[indices]}
-            if m["step"] is not None:
-                feed[m["step"]] = i
-            self.timers["batch preparation"] += time.perf_counter() - tick
+            last = i == args.iterations
+            feed, labels = self.feed(data, next(batches), i)
+            if i % args.log_every == 0 or last:
+                self.report_training(sess, feed, labels, i)
+            if i % args.test_every == 0 or last:
+                self.test(sess, data, feed, i)
+            if self.animation and not self.animation.tick():
+                raise UserError(f"the window was closed at step {i}: training stopped")
+            if not last:
+                train(feed)
 
-            if i % args.log_every == 0 or i == args.iterations:
-                tick = time.perf_counter()
-                accuracy, loss, rate, predicted = sess.run(
-                    [m["accuracy"], m["cross_entropy"], self.learning_rate, self.predicted],
-                    {**feed, **m["testing_feed"]})
-                self.timers["training-batch stats"] += time.perf_counter() - tick
-                self.report.training(i, accuracy, loss, rate)
-                self.say(self.watcher.add_training(i, accuracy, loss))
-                if animation:
-                    animation.add_training(i, accuracy, loss, feed[m["X"]],
-                                           data.train_labels[indices].argmax(1), predicted)
-                if summaries:
-                    summaries.scalars(i, {"accuracy/training": accuracy, "loss/training": loss,
-                                          "learning_rate": rate})
+    def training_step(self, sess):
+        """One step of the optimizer on a feed, through a callable made once: it skips the work
+        sess.run repeats on every call to match the fetches and feeds (it counts for small models)."""
+        m = self.model
+        keys = [m["X"], m["Y_"]] + ([m["step"]] if m["step"] is not None else [])
+        extra = list(m["training_feed"].items())
+        step = sess.make_callable(m["train_step"], keys + [key for key, _ in extra])
+        return lambda feed: step(*[feed[key] for key in keys], *[value for _, value in extra])
 
-            if i % args.test_every == 0 or i == args.iterations:
-                tick = time.perf_counter()
-                accuracy, loss, predicted = self.test_pass(sess, data, i)
-                self.timers["test passes"] += time.perf_counter() - tick
-                if accuracy > self.best_accuracy:
-                    self.best_accuracy, self.best_step = accuracy, i
-                self.report.test(i, accuracy, loss)
-                self.say(self.watcher.add_test(i, accuracy, loss))
-                self.final_accuracy = accuracy
-                if animation or summaries:
-                    tick = time.perf_counter()
-                    panel_feed = {**feed, **m["testing_feed"]}  # panels may show activations
-                    values = sess.run(self.panel_values, panel_feed)
-                    if animation:
-                        shown = len(predicted)
-                        animation.add_test(i, accuracy, loss, data.test_images[:shown],
-                                           data.test_labels[:shown].argmax(1), predicted)
-                        animation.add_spread(i, *values)
-                        animation.frame()
-                    if summaries:
-                        summaries.scalars(i, {"accuracy/test": accuracy, "loss/test": loss})
-                        summaries.histograms(sess, i, panel_feed)
-                    self.timers["animation and summaries"] += time.perf_counter() - tick
+    def feed(self, data, indices, i):
+        """The placeholders' values for one mini-batch: images as floats, one-hot labels, the step."""
+        m = self.model
+        feed = {m["X"]: mnistdata.to_float(data.train_images[indices]), m["Y_"]: data.train_labels[indices]}
+        if m["step"] is not None:
+            feed[m["step"]] = i
+        return feed, data.train_labels[indices].argmax(1)
 
+    def report_training(self, sess, feed, labels, i):
+        """Accuracy and loss on the batch about to be trained, measured as a test would (no dropout)."""
+        m = self.model
+        accuracy, loss, rate, predicted = sess.run(
+            [m["accuracy"], m["cross_entropy"], self.learning_rate, self.predicted], {**feed, **m["testing_feed"]})
+        self.report.training(i, accuracy, loss, rate)
+        self.say(self.watcher.add_training(i, accuracy, loss))
+        if self.animation:
+            self.animation.add_training(i, accuracy, loss, feed[m["X"]], labels, predicted)
+        if self.summaries:
+            self.summaries.scalars(i, {"accuracy/training": accuracy, "loss/training": loss, "learning_rate": rate})
+
+    def test(self, sess, data, feed, i):
+        """Accuracy and loss on every held-out image; the panels and summaries follow."""
+        m, animation = self.model, self.animation
+        accuracy, loss, predicted = self.test_pass(sess, data, i)
+        self.tests.append((i, accuracy, loss))
+        self.report.test(i, accuracy, loss)
+        self.say(self.watcher.add_test(i, accuracy, loss))
+        if animation or self.summaries:
+            panel_feed = {**feed, **m["testing_feed"]}  # panels may show activations of this batch
+            values = sess.run(self.panel_values, panel_feed)
             if animation:
-                tick = time.perf_counter()
-                if not animation.tick():
-                    raise UserError(f"the window was closed at step {i}: training stopped")
-                self.timers["animation and summaries"] += time.perf_counter() - tick
-            if i < args.iterations:
-                tick = time.perf_counter()
-                train(*[feed[key] for key in feed_list], *extra_values)
-                self.timers["training steps"] += time.perf_counter() - tick
+                shown = len(predicted)
+                animation.add_test(i, accuracy, loss, data.test_images[:shown],
+                                   data.test_labels[:shown].argmax(1), predicted)
+                animation.add_spread(i, *values)
+                animation.frame()
+            if self.summaries:
+                self.summaries.scalars(i, {"accuracy/test": accuracy, "loss/test": loss})
+                self.summaries.histograms(sess, i, panel_feed)
 
     def test_pass(self, sess, data, i):
         """Accuracy and loss over the whole test set, a slice at a time to bound the memory. The
@@ -499,20 +504,38 @@ class Loop:
 
     def print_summary(self, sess, weights, biases):
         args = self.args
-        seconds = time.perf_counter() - self.training_started
+        final, best = self.final(), self.best()
         images = args.iterations * args.batch_size
         weights, biases = sess.run([weights, biases])
         print(f"weights range from {weights.min():.3f} to {weights.max():.3f}, biases from "
               f"{biases.min():.3f} to {biases.max():.3f}")
-        print(f"final {self.held_out} accuracy {self.final_accuracy:.4f} (best {self.best_accuracy:.4f} at "
-              f"step {self.best_step}); {args.iterations} steps in {seconds:.1f} s, "
-              f"{images / seconds:,.0f} training images/s", flush=True)
-        if self.in_notebook:  # the kernel's start-up and memory are not this run's
-            return
-        breakdown = ", ".join(f"{value:.1f} s {name}" for name, value in self.timers.items()
-                              if value or name != "animation and summaries")
-        print(f"time: {breakdown}; startup {self.startup:.1f} s; peak memory {peak_memory_mb():.0f} MB",
+        print(f"final {self.held_out} accuracy {final[1]:.4f} (best {best[1]:.4f} at step {best[0]}); "
+              f"{args.iterations} steps in {self.seconds:.1f} s, {images / self.seconds:,.0f} training images/s",
               flush=True)
+
+    def final(self):
+        """(step, accuracy, loss) of the last test pass."""
+        return self.tests[-1]
+
+    def best(self):
+        """(step, accuracy, loss) of the best test pass, the earliest of equals."""
+        return max(self.tests, key=lambda test: test[1])
+
+    def write_results(self):
+        """--results FILE.json: this run's figures for programs (benchmarks/run.py, the tests)."""
+        args = self.args
+        final, best = self.final(), self.best()
+        results = {
+            "script": os.path.basename(sys.argv[0]), "seed": args.seed, "held_out": self.held_out,
+            "steps": args.iterations, "batch_size": args.batch_size,
+            "final_accuracy": round(float(final[1]), 4), "best_accuracy": round(float(best[1]), 4),
+            "best_step": best[0], "training_s": round(self.seconds, 2),
+            "images_per_s": round(args.iterations * args.batch_size / self.seconds, 1),
+            "tests": [{"step": step, "accuracy": round(float(accuracy), 4), "loss": round(float(loss), 4)}
+                      for step, accuracy, loss in self.tests],
+        }
+        with mnistdata.atomic_file(args.results) as f:
+            f.write(json.dumps(results, indent=1).encode())
 
 
 class Lines:
@@ -594,24 +617,3 @@ def shuffled_batches(count, batch_size, rng):
             order = np.concatenate([order, rng.permutation(count)])
         yield order[:batch_size]
         order = order[batch_size:]
-
-
-def process_age():
-    """Seconds since this process started (Linux); elsewhere, since this module was imported."""
-    try:
-        with open("/proc/self/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open("/proc/uptime") as f:
-            uptime = float(f.read().split()[0])
-        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return time.perf_counter() - IMPORTED_AT
-
-
-def peak_memory_mb():
-    try:
-        import resource
-    except ImportError:  # Windows
-        return float("nan")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere

@@ -1,5 +1,6 @@
 """Promises of the visualiser that teaches: it says what the curves show, once, where it happens,
 and never on a healthy run; it reports the mistakes; it keeps runs apart for comparison."""
+import json
 import math
 import os
 import re
@@ -143,11 +144,11 @@ def test_a_script_prints_its_most_confused_pairs_and_saves_the_report(mnist, tmp
     import matplotlib.image
     sys.path.insert(0, TUTORIAL)
     import savedmodel
-    model, report_png = tmp_path / "model", tmp_path / "report.png"
+    model, report_png, figures = tmp_path / "model", tmp_path / "report.png", tmp_path / "results.json"
     result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "300",
-                         "--save-model", str(model), "--save-report", str(report_png)])
+                         "--save-model", str(model), "--save-report", str(report_png), "--results", str(figures)])
     assert result.returncode == 0, result.stderr[-2000:]
-    final = float(re.search(r"final test accuracy ([\d.]+)", result.stdout)[1])
+    final = json.loads(figures.read_text())["final_accuracy"]
     # the same network, from its saved folder: the report's diagonal is the final accuracy
     probabilities = savedmodel.load(str(model))(mnist.test_images[..., 0] / np.float32(255))
     report = diagnosis.mistakes(mnist.test_images[..., 0], mnist.test_labels, probabilities)

@@ -1,6 +1,7 @@
 """Promises of --save-model and the drawing pad: a trained network is one folder that the cloud
 trainer's predict answers with, the pad prepares a drawing as MNIST's digits were prepared, and a
 real window under a real X server reads the digits a real mouse draws."""
+import json
 import os
 import re
 import subprocess
@@ -15,18 +16,18 @@ from conftest import ROOT, TUTORIAL, clean_env, run_python
 
 MLENGINE = os.path.join(ROOT, "mlengine")
 SCRIPT_30 = os.path.join(TUTORIAL, "mnist_3.0_convolutional.py")
-FINAL = re.compile(r"final test accuracy ([\d.]+)")
 
 
 @pytest.fixture(scope="module")
 def model(mnist, tmp_path_factory):
     """3.0 trained for 2,000 steps (about 98.6%), saved; and the accuracy the script printed."""
     directory = tmp_path_factory.mktemp("models") / "3.0"
+    figures = directory.parent / "3.0.json"
     result = run_python([SCRIPT_30, "--headless", "--iterations", "2000", "--test-every", "1000",
-                         "--save-model", str(directory)])
+                         "--save-model", str(directory), "--results", str(figures)])
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"model saved to {directory}" in result.stdout
-    return directory, float(FINAL.search(result.stdout)[1])
+    return directory, json.loads(figures.read_text())["final_accuracy"]
 
 
 def load_in_this_process(directory):

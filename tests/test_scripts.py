@@ -1,5 +1,6 @@
 """Promises of the numbered scripts: they learn, explain themselves, refuse bad input clearly,
 repeat themselves with a seed, and run from anywhere."""
+import json
 import os
 import re
 import signal
@@ -20,11 +21,16 @@ LEARNING_BARS = {"1.0": (300, 0.85), "2.0": (2000, 0.80), "2.1": (300, 0.90), "2
                  "3.0": (300, 0.93), "3.1": (300, 0.94), "4.0": (300, 0.90), "4.1": (300, 0.92),
                  "4.2": (300, 0.95), "5.0": (300, 0.94)}
 TEST_EVERY = {"5.0": 500}  # --test-every's default; else 100
-FINAL = re.compile(r"final test accuracy ([\d.]+) \(best ([\d.]+)")
 
 
 def run_script(script, *args, cwd=None, env=None):
     return run_python([os.path.join(TUTORIAL, script), *args], cwd=cwd, env=env)
+
+
+def results(path):
+    """What a script wrote to --results."""
+    with open(path) as f:
+        return json.load(f)
 
 
 def progress_lines(output):
@@ -43,12 +49,16 @@ def test_every_numbered_script_has_a_learning_bar_and_benchmark_targets():
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist, tmp_path):
     steps, bar = LEARNING_BARS[lessons.version(script)]
-    model = tmp_path / "model"
-    result = run_script(script, "--headless", "--iterations", str(steps), "--save-model", str(model), cwd=tmp_path)
+    model, figures = tmp_path / "model", tmp_path / "results.json"
+    result = run_script(script, "--headless", "--iterations", str(steps), "--save-model", str(model),
+                        "--results", str(figures), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    final = FINAL.search(result.stdout)
-    assert final, result.stdout[-2000:]
-    assert float(final[1]) >= bar, result.stdout[-2000:]
+    measured = results(figures)
+    final = f"{measured['final_accuracy']:.4f}"
+    assert measured["final_accuracy"] >= bar, result.stdout[-2000:]
+    assert measured["steps"] == steps and measured["script"] == script and measured["held_out"] == "test"
+    assert f"final test accuracy {final} (best {measured['best_accuracy']:.4f} at step {measured['best_step']})" \
+        in result.stdout  # what the learner reads is what the file says
     # the saved network, loaded as the cloud trainer's predict and serve load it, scores on the
     # test set exactly what the script's last test pass measured
     scored = run_python(["-c", "import numpy as np; from trainer import mnistdata; from trainer.predict import predict; "
@@ -57,7 +67,7 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
                                "print(f'{np.mean(classes == d.test_labels):.4f}')"],
                         cwd=os.path.join(ROOT, "mlengine"))
     assert scored.returncode == 0, scored.stderr[-2000:]
-    assert scored.stdout.strip() == final[1]
+    assert scored.stdout.strip() == final
 
     lines = progress_lines(result.stdout)
     training = [int(line.split()[1]) for line in lines if "training:" in line]
@@ -65,6 +75,7 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
     assert training == list(range(0, steps + 1, 20))
     every = TEST_EVERY.get(lessons.version(script), 100)
     assert test == list(range(0, steps + 1, every)) + ([steps] if steps % every else [])
+    assert [t["step"] for t in measured["tests"]] == test
     assert "Traceback" not in result.stderr
 
 
@@ -118,15 +129,17 @@ def test_validation_measures_on_the_last_training_images_not_the_test_set(tmp_pa
         (tmp_path / name).write_bytes(mnistdata.idx_bytes(mnistdata.FILES[name][0], array))
     common = ["--headless", "--data-dir", str(tmp_path), "--iterations", "300", "--batch-size", "20"]
 
-    held_out = run_script("mnist_1.0_softmax.py", *common, "--validation", "50")
+    held_out = run_script("mnist_1.0_softmax.py", *common, "--validation", "50", "--results", str(tmp_path / "v.json"))
     assert held_out.returncode == 0, held_out.stderr
     assert "150 training and 50 validation images" in held_out.stdout
-    assert float(re.search(r"final validation accuracy ([\d.]+)", held_out.stdout)[1]) >= 0.95
+    assert "final validation accuracy" in held_out.stdout
+    measured = results(tmp_path / "v.json")
+    assert measured["held_out"] == "validation" and measured["final_accuracy"] >= 0.95
     assert re.search(r"step +300 .* validation: accuracy", held_out.stdout)
 
-    tested = run_script("mnist_1.0_softmax.py", *common)
+    tested = run_script("mnist_1.0_softmax.py", *common, "--results", str(tmp_path / "t.json"))
     assert "200 training and 100 test images" in tested.stdout
-    assert float(FINAL.search(tested.stdout)[1]) <= 0.05  # the mislabelled test set
+    assert results(tmp_path / "t.json")["final_accuracy"] <= 0.05  # the mislabelled test set
 
     too_many = run_script("mnist_1.0_softmax.py", *common, "--validation", "200")
     assert too_many.returncode == 1 and too_many.stderr.strip() == (
