@@ -1,7 +1,7 @@
 """Train every script headless at its defaults with several seeds and write benchmarks/RESULTS.md.
 
     python3 benchmarks/run.py                    # every script, seeds 0 1 2, and 2.1 in a live window
-                                                 # and in a notebook (5.0 alone takes up to an hour a seed)
+                                                 # and in a notebook (each 5.x step takes up to an hour a seed)
     python3 benchmarks/run.py --scripts 3.1 --seeds 0
     python3 benchmarks/run.py --scripts 2.1 --notebook-only   # 2.1 in a notebook, live and headless
 
@@ -38,12 +38,15 @@ TARGETS = {
     "1.0": (0.920, None, None), "2.0": (0.970, None, None), "2.1": (0.980, None, 25),
     "2.2": (0.980, None, None), "3.0": (0.989, None, None), "3.1": (0.992, 0.993, 400),
     "4.0": (None, None, None), "4.1": (None, None, None), "4.2": (0.995, None, None),
-    "5.0": (0.997, None, 3600),
+    "5.0": (None, None, None), "5.1": (None, None, None), "5.2": (0.997, None, 3600),
 }
 STARTUP_TARGET_S = 6.0
-MEMORY_TARGET_MB = {"4.2": 1500, "5.0": 1500}  # others: 900
-TEST_EVERY = {"5.0": 500}  # the scripts' defaults; others 100
+MEMORY_TARGET_MB = {"4.2": 1500, "5.0": 1500, "5.1": 1500, "5.2": 1500}  # others: 900
+TEST_EVERY = {"5.0": 500, "5.1": 500, "5.2": 500}  # the scripts' defaults; others 100
 EARLY_99_TARGET = {"4.2": 1500}  # 99% test accuracy by this step
+# 5.x's recipe was searched for until the test median of seeds 0-2 crossed 0.997, so those seeds
+# flatter it: the last step's target is judged on seeds that played no part in the search.
+FRESH_SEEDS = {"5.2": (3, 4, 5)}
 
 LIVE_SCRIPT = lessons.named("2.1")  # the live window's cost is measured on this one
 LIVE_RATIO_TARGET = 1.3
@@ -222,8 +225,12 @@ def one_machine(runs):
 
 
 def write_results(runs, tf_version):
-    by_script = {script: one_machine(mine) for script in lessons.SCRIPTS
-                 if (mine := [r for r in runs if r["script"] == script and not r["extra"]])}
+    def headless_runs(script, fresh):
+        seeds = FRESH_SEEDS.get(lessons.version(script), ())
+        return [r for r in runs if r["script"] == script and not r["extra"] and (r["seed"] in seeds) == fresh]
+
+    by_script = {script: one_machine(mine) for script in lessons.SCRIPTS if (mine := headless_runs(script, False))}
+    fresh = {script: one_machine(mine) for script in lessons.SCRIPTS if (mine := headless_runs(script, True))}
     live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
     letters = {}  # machine: its letter in the tables, in order of first use
     for r in [mine[0] for mine in by_script.values()] + live:
@@ -234,7 +241,7 @@ def write_results(runs, tf_version):
         "",
         "Written by `python3 benchmarks/run.py` from the runs in `runs.jsonl`; every figure below is",
         "measured, none is typed in. Each script trains headless at its default settings (mini-batches",
-        "of 100; a full 10,000-image test pass every 100 steps, every 500 for 5.0, and after the last",
+        "of 100; a full 10,000-image test pass every 100 steps, every 500 for 5.x, and after the last",
         "step) with each seed.",
         "",
         "Machines: " + "; ".join(f"{letter} = {name}" for name, letter in letters.items())
@@ -265,7 +272,9 @@ def write_results(runs, tf_version):
         seconds = statistics.median(r["training_s"] for r in mine)
         verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
         target = "-"
-        if accuracy_target is not None:
+        if version in FRESH_SEEDS and accuracy_target is not None:
+            target = f">= {accuracy_target:.3f} on fresh seeds (below)"
+        elif accuracy_target is not None:
             accuracy_ok = statistics.median(final) >= accuracy_target and (
                 best_target is None or statistics.median(best) >= best_target)
             verdicts.append(accuracy_ok)
@@ -301,10 +310,7 @@ def write_results(runs, tf_version):
         test_passes = steps // every + 1 + (1 if steps % every else 0)
         breakdown.append(f"| {script} | {letter} | {seconds:.1f} | {testing:.1f} | {rest:.1f} "
                          f"| {1000 * testing / test_passes:.0f} | {1000 * rest / steps:.1f} |")
-        for r in sorted(mine, key=lambda r: r["seed"]):
-            note = f" ({r['note']})" if r.get("note") else ""
-            commands.append(f"| `{r['command']}`{note} | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} "
-                            f"({r['best_step']}) | {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
+        commands += [command_row(r) for r in sorted(mine, key=lambda r: r["seed"])]
     headless = {(r["machine"], r["seed"]): r for r in runs if r["script"] == LIVE_SCRIPT and not r["extra"]}
     pairs = [(r, headless[r["machine"], r["seed"]]) for r in live if (r["machine"], r["seed"]) in headless]
     live_lines = []
@@ -326,6 +332,9 @@ def write_results(runs, tf_version):
                            f"{'met' if ratio <= LIVE_RATIO_TARGET else '**missed**'}). Commands: "
                            + "; ".join(f"`{r['command']}`" for r, _ in pairs)]
     notebook_lines = notebook_section(runs, letters, verdicts)
+    fresh_lines = fresh_section(by_script, fresh, letters, verdicts)
+    for mine in fresh.values():
+        commands += [command_row(r) for r in sorted(mine, key=lambda r: r["seed"])]
     lines += [
         "",
         f"Startup is from the command to the first progress line, measured from outside the script "
@@ -336,11 +345,58 @@ def write_results(runs, tf_version):
         f"first progress line. "
         f"{sum(verdicts)} of {len(verdicts)} checks met.",
     ]
-    text = "\n".join(lines + breakdown + live_lines + notebook_lines + commands) + "\n"
+    text = "\n".join(lines + fresh_lines + breakdown + live_lines + notebook_lines + commands) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(temporary, RESULTS)
+
+
+def command_row(r):
+    """A row of the table of runs: the command, how it was made, its figures."""
+    note = f" ({r['note']})" if r.get("note") else ""
+    return (f"| `{r['command']}`{note} | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} ({r['best_step']}) "
+            f"| {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
+
+
+def fresh_section(by_script, fresh, letters, verdicts):
+    """The last step on seeds never used while choosing its recipe, beside the seeds that were."""
+    lines = []
+    for version, seeds in FRESH_SEEDS.items():
+        script = lessons.named(version)
+        if script is None:
+            continue
+        accuracy_target = TARGETS[version][0]
+        mine = fresh.get(script, [])
+        done = sorted(r["seed"] for r in mine)
+        lines += ["", f"## {version} on fresh seeds", "",
+                  f"The 5.x steps were chosen on validation images, but the search went on until the "
+                  f"test-set median of seeds 0-2 crossed {accuracy_target}, so those seeds flatter "
+                  f"{script}. Seeds {', '.join(map(str, seeds))} had never been run on the test set; "
+                  f"its target (median >= {accuracy_target}) is judged on them.", "",
+                  "| seeds | machine | final test accuracy, median (worst) | test errors, median | "
+                  "best test accuracy, median | training s, median | peak MB, max | target |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for label, group in (("used while choosing", by_script.get(script, [])), ("fresh", mine)):
+            if not group:
+                continue
+            final = [r["final_accuracy"] for r in group]
+            median = statistics.median(final)
+            target = "-"
+            if label == "fresh":
+                letters.setdefault(group[0]["machine"], "ABCDEFGHIJ"[len(letters)])
+                if set(done) >= set(seeds):
+                    verdicts.append(median >= accuracy_target)
+                    target = f">= {accuracy_target:.3f} {'met' if median >= accuracy_target else '**missed**'}"
+                else:
+                    target = f"{len(done)} of {len(seeds)} seeds measured"
+            lines.append(
+                f"| {', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} ({label}) "
+                f"| {letters[group[0]['machine']]} | {median:.4f} ({min(final):.4f}) | {round((1 - median) * 10000)} "
+                f"| {statistics.median(r['best_accuracy'] for r in group):.4f} "
+                f"| {statistics.median(r['training_s'] for r in group):.1f} | {max(r['peak_mb'] for r in group)} "
+                f"| {target} |")
+    return lines
 
 
 def notebook_section(runs, letters, verdicts):

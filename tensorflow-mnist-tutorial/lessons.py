@@ -13,8 +13,12 @@ def version(script):
     return NAME.fullmatch(os.path.basename(script))[1]
 
 
-SCRIPTS = sorted((name for name in os.listdir(HERE) if NAME.fullmatch(name)),
-                 key=lambda name: tuple(map(int, version(name).split("."))))
+def order(script):
+    """'mnist_3.1_convolutional_bigger_dropout.py' -> (3, 1), to sort and compare by."""
+    return tuple(map(int, version(script).split(".")))
+
+
+SCRIPTS = sorted((name for name in os.listdir(HERE) if NAME.fullmatch(name)), key=order)
 
 
 def named(version_or_name):

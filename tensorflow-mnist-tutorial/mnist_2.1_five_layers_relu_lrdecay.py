@@ -1,4 +1,4 @@
-"""2.1: the same five layers with ReLU, Adam and a decaying learning rate reach about 98%.
+"""2.1: 2.0's five layers with ReLU, Adam and a decaying learning rate reach about 98%.
 
 Four changes from 2.0, each a cure for a problem of deep networks:
   - ReLU instead of sigmoid: its gradient does not fade away through the layers. Biases start at

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 
@@ -87,6 +88,11 @@ from mnistdata import UserError  # noqa: E402
 DRAW_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "draw.py")
 
 
+def help_width():
+    """--help's width: the terminal's, at most 100 columns."""
+    return min(shutil.get_terminal_size().columns, 100)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag gives one line instead of the whole usage text."""
 
@@ -118,73 +124,56 @@ def whole_number(minimum):
 
 def setup(description, iterations, batch_size=100, test_every=100):
     """Parse the command line, switch TensorFlow to graph mode and seed every random generator."""
+    epilog = (f"The window's keys: 1-6 one panel, 7 panels 1+2, 8 panels 4+5, 9 panels 3+6, 0 or Esc all "
+              f"six, Space pause; after training, M the mistakes and D a pad to draw digits for the "
+              f"network. In a Jupyter notebook (%run this script) the panels are drawn in the cell. "
+              f"Without a display, or with --headless, the output is text only. MNIST (55 MB) is fetched "
+              f"into the data folder the first time; ${mnistdata.DATA_DIR_VARIABLE} sets another.")
     parser = ArgumentParser(
-        prog=os.path.basename(sys.argv[0]),
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"With a display, a window animates six panels while the network trains; its keys: "
-               f"1-6 one panel, 7 panels 1+2, 8 panels 4+5, 9 panels 3+6, 0 or Esc all six, Space "
-               f"pause and resume; once training is over, M shows the mistakes and D opens a pad to "
-               f"draw digits for the trained network. In a Jupyter notebook (%run this script) the panels are drawn "
-               f"in the cell, with a progress bar. Without a display, or with --headless, progress "
-               f"is text only. MNIST is fetched into the data directory the first time (about 55 "
-               f"MB); ${mnistdata.DATA_DIR_VARIABLE} sets another default.")
+        prog=os.path.basename(sys.argv[0]), usage="%(prog)s [options]",
+        description=description, epilog=textwrap.fill(epilog, help_width() - 2),
+        # the docstring as written, one line per flag: --help fits a screen
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(
+            prog, max_help_position=26, width=help_width()))
     parser.add_argument("--iterations", type=whole_number(1), default=iterations, metavar="N",
                         help="training steps, one mini-batch each (default: %(default)s)")
     parser.add_argument("--batch-size", type=whole_number(1), default=batch_size, metavar="N",
                         help="training images per step (default: %(default)s)")
     parser.add_argument("--seed", type=whole_number(0), default=0, metavar="N",
-                        help="seeds the initial weights, the shuffling and dropout: the same seed "
-                             "gives the same numbers on the same machine (default: %(default)s)")
+                        help="the same seed gives the same numbers on the same machine (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help=f"folder holding the four MNIST IDX files, gzipped or not (default: "
-                             f"${mnistdata.DATA_DIR_VARIABLE}, else the data folder beside this script)")
+                        help=f"folder of the four MNIST files (default: ${mnistdata.DATA_DIR_VARIABLE}, "
+                             f"else data/ here)")
     parser.add_argument("--headless", action="store_true",
-                        help="text output only, no window (chosen by itself when there is no display)")
+                        help="text only, no window (chosen by itself when there is no display)")
     parser.add_argument("--log-every", type=whole_number(1), default=20, metavar="N",
-                        help="print accuracy and loss on the current training batch every N steps "
-                             "(default: %(default)s)")
+                        help="print accuracy and loss on the training batch every N steps (default: %(default)s)")
     parser.add_argument("--test-every", type=whole_number(1), default=test_every, metavar="N",
-                        help="measure accuracy and loss on all 10,000 test images every N steps, "
-                             "and after the last one (default: %(default)s)")
+                        help="test on all 10,000 test images every N steps and at the end (default: %(default)s)")
     parser.add_argument("--test-batch-size", type=whole_number(1), default=1000, metavar="N",
-                        help="test images per forward pass: less uses less memory (default: %(default)s)")
+                        help="test images per forward pass: fewer use less memory (default: %(default)s)")
     parser.add_argument("--validation", type=whole_number(0), default=0, metavar="N",
-                        help="hold back the last N training images and measure on them in place of "
-                             "the test set: to compare settings without ever looking at the test "
-                             "images (MNIST's usual choice is 10000; default: %(default)s, the test set)")
+                        help="measure on the last N training images instead of the test images, to "
+                             "compare settings without looking at the test set (10000 is usual)")
     parser.add_argument("--threads", type=whole_number(0), default=0, metavar="N",
-                        help="CPU threads TensorFlow may use per operation; 0 means one per core "
-                             "(default: %(default)s)")
+                        help="CPU threads per operation; 0 means one per core (default: %(default)s)")
     parser.add_argument("--layout", choices=list(visualisation.VIEWS), default="0", metavar="K",
-                        help="what the picture shows, numbered as the window's keys: "
-                             + ", ".join(f"{key} {name}" for key, name in visualisation.VIEWS.items())
-                             + " (the window's first view, the notebook's picture, --save-png and "
-                               "--save-movie; default: %(default)s)")
+                        help="the picture's view, numbered as the window's keys below (default: %(default)s)")
     parser.add_argument("--save-png", metavar="FILE.png",
-                        help="write the six-panel picture of the end of training to FILE.png "
-                             "(works headless too)")
+                        help="write the panels at the end of training to FILE.png (headless too)")
     parser.add_argument("--save-report", metavar="FILE.png",
-                        help="write the report of the final network's mistakes to FILE.png: the "
-                             "confusion matrix and the test digits it was surest of and got wrong "
-                             "(the window's key M shows it too)")
+                        help="write the report of the network's mistakes to FILE.png (key M shows it)")
     parser.add_argument("--save-movie", metavar="FILE.mp4",
-                        help="record the animation, one frame per test pass, as an H.264 video "
-                             "(works headless too; needs the imageio-ffmpeg package)")
+                        help="record the panels as a video, one frame per test (needs imageio-ffmpeg)")
     parser.add_argument("--movie-fps", type=whole_number(1), default=10, metavar="N",
                         help="frames per second of the movie (default: %(default)s)")
     parser.add_argument("--tensorboard", metavar="DIR",
-                        help="also write accuracy, loss, learning rate and the weight and bias "
-                             "histograms as TensorBoard summaries, into a folder of DIR named after "
-                             "the script, seed and time: give several runs the same DIR and "
-                             "tensorboard --logdir DIR (or compare.py DIR) shows them side by side")
+                        help="write TensorBoard summaries to a folder of DIR named after the script, "
+                             "seed and time; tensorboard --logdir DIR or compare.py DIR compares runs")
     parser.add_argument("--results", metavar="FILE.json",
-                        help="write this run's figures to FILE.json for programs to read: final and "
-                             "best accuracy, steps, training time and every test pass")
+                        help="write final and best accuracy, steps, time and every test to FILE.json")
     parser.add_argument("--save-model", metavar="DIR",
-                        help="save the trained network into the folder DIR (a SavedModel, replaced if "
-                             "there is one): draw digits for it with draw.py --model DIR, or ask it with "
-                             "the cloud trainer's python -m trainer.predict --model-dir DIR")
+                        help="save the trained network in DIR, for draw.py --model DIR")
     args = parser.parse_args()
     check_output(parser, "--save-png", args.save_png, ".png")
     check_output(parser, "--save-report", args.save_report, ".png")

@@ -1,5 +1,6 @@
-"""Promises of the batch-normalisation scripts 4.0 to 5.0: at test time a digit's prediction is
-its own, whatever batch it comes in, because the moving averages replace the batch statistics."""
+"""Promises of the batch-normalisation scripts 4.0 to 5.2: at test time a digit's prediction is
+its own, whatever batch it comes in, because the moving averages replace the batch statistics; the
+5.x steps train on augmented digits, and 5.2 adds label smoothing and a clean finish."""
 import os
 import runpy
 import sys
@@ -7,11 +8,14 @@ import sys
 import numpy as np
 import pytest
 
+import lessons
 import mnistdata
 import training
 from conftest import SCRIPTS, TUTORIAL
 
-BATCHNORM_SCRIPTS = [script for script in SCRIPTS if "batchnorm" in script]
+BATCHNORM_SCRIPTS = [script for script in SCRIPTS if lessons.order(script) >= (4, 0)]
+AUGMENTED_SCRIPTS = [script for script in SCRIPTS if lessons.order(script) >= (5, 0)]
+FINISH = lessons.named("5.2")  # label smoothing, a cosine schedule and a clean finish
 
 
 def build(script, monkeypatch, *flags):
@@ -29,7 +33,7 @@ def as_fed(images, labels, n):
 
 
 def network_input():
-    """XA: what the first convolution of 5.0 reads, after augmentation (or none)."""
+    """XA: what the first convolution of a 5.x script reads, after augmentation (or none)."""
     import tensorflow.compat.v1 as tf
     operations = tf.get_default_graph().get_operations()
     return next(op.inputs[0] for op in operations if op.type == "Conv2D")
@@ -74,9 +78,10 @@ def test_panels_4_and_5_show_batch_max_activations(script, monkeypatch):
     assert len(titles) == 2 and all("batch max" in title for title in titles)
 
 
-def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(mnist, monkeypatch):
+@pytest.mark.parametrize("script", AUGMENTED_SCRIPTS)
+def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(script, mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
-    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch)
+    model = build(script, monkeypatch)
     XA = network_input()
     images, labels = as_fed(mnist.test_images, mnist.test_labels, 50)
     with tf.Session() as sess:
@@ -103,7 +108,7 @@ def test_augmentation_keeps_each_image_with_its_label_and_pixels_in_0_1(mnist, m
 
 def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels(mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
-    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch)
+    model = build(FINISH, monkeypatch)
     # the placeholder fed 0.1 in training and 0 in testing
     smoothing = next(p for p, value in model["training_feed"].items()
                      if value == pytest.approx(0.1) and model["testing_feed"][p] == 0.0)
@@ -128,7 +133,7 @@ def test_label_smoothing_trains_towards_091_and_measures_against_the_true_labels
 @pytest.mark.parametrize("flags, clean_from", [((), 27000), (("--iterations", "1000"), 900)])
 def test_the_last_tenth_of_training_sees_the_digits_unchanged(flags, clean_from, mnist, monkeypatch):
     import tensorflow.compat.v1 as tf
-    model = build("mnist_5.0_batchnorm_convolutional_augmented.py", monkeypatch, *flags)
+    model = build(FINISH, monkeypatch, *flags)
     XA = network_input()
     images, labels = as_fed(mnist.test_images, mnist.test_labels, 20)
     with tf.Session() as sess:

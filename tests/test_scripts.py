@@ -1,5 +1,6 @@
 """Promises of the numbered scripts: they learn, explain themselves, refuse bad input clearly,
 repeat themselves with a seed, and run from anywhere."""
+import ast
 import json
 import os
 import re
@@ -19,8 +20,8 @@ from test_data import write_idx_set
 # 2.0's sigmoids need longer to get going, which is its lesson.
 LEARNING_BARS = {"1.0": (300, 0.85), "2.0": (2000, 0.80), "2.1": (300, 0.90), "2.2": (300, 0.88),
                  "3.0": (300, 0.93), "3.1": (300, 0.94), "4.0": (300, 0.90), "4.1": (300, 0.92),
-                 "4.2": (300, 0.95), "5.0": (300, 0.94)}
-TEST_EVERY = {"5.0": 500}  # --test-every's default; else 100
+                 "4.2": (300, 0.95), "5.0": (300, 0.95), "5.1": (300, 0.94), "5.2": (300, 0.94)}
+TEST_EVERY = {"5.0": 500, "5.1": 500, "5.2": 500}  # --test-every's default; else 100
 
 
 def run_script(script, *args, cwd=None, env=None):
@@ -80,13 +81,28 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_help_explains_the_network_and_every_flag(script):
-    result = run_script(script, "--help")
+def test_help_explains_the_network_and_every_flag_on_one_screen(script):
+    result = run_script(script, "--help", env=clean_env(COLUMNS="100"))
     assert result.returncode == 0
     for flag in ("--iterations", "--batch-size", "--seed", "--data-dir", "--headless",
-                 "--log-every", "--test-every", "--test-batch-size", "--threads"):
+                 "--log-every", "--test-every", "--test-batch-size", "--threads", "--results"):
         assert flag in result.stdout
     assert "X  [batch, 28, 28, 1]" in result.stdout  # the sketch of the network and its shapes
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 60 and max(map(len, lines)) <= 100  # a screen of a 100-column terminal
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_docstring_is_a_short_chapter_that_names_what_it_adds(script):
+    with open(os.path.join(TUTORIAL, script)) as f:
+        lines = ast.get_docstring(ast.parse(f.read()), clean=False).strip().splitlines()
+    assert len(lines) <= 25, f"{script}: {len(lines)} lines"
+    # "3.1: 3.0 with bigger patches, ...": its own number, then the earlier script it builds on
+    version, headline = lines[0].split(": ", 1)
+    assert version == lessons.version(script)
+    earlier = {lessons.version(other) for other in SCRIPTS if lessons.order(other) < lessons.order(script)}
+    if earlier:
+        assert earlier & set(re.findall(r"(?<![\d.])\d+\.\d(?![\d%])", headline)), lines[0]
 
 
 @pytest.mark.parametrize("bad", [

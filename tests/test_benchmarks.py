@@ -1,0 +1,77 @@
+"""Promises of benchmarks/run.py: its figures come from the script's --results file and from
+watching the script from outside, and RESULTS.md judges the last step on seeds that chose nothing."""
+import os
+import sys
+
+import pytest
+
+import lessons
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import run  # noqa: E402
+
+
+def test_a_run_is_measured_from_its_results_file_and_from_outside(mnist):
+    record = run.run_once(lessons.named("1.0"), 3, ["--iterations", "300"])
+    assert record["steps"] == 300 and 0.85 <= record["final_accuracy"] <= record["best_accuracy"] <= 1
+    assert record["best_step"] in (0, 100, 200, 300)
+    # outside the script: start-up before the first progress line, the whole run, the test passes
+    assert 0 < record["startup_s"] < record["wall_s"]
+    assert 0 < record["training_s"] < record["wall_s"]
+    assert 0 < record["times"]["test passes"] < record["training_s"]
+    assert record["peak_mb"] > 100 and record["reached_99"] is None  # 1.0 never reaches 99%
+    assert record["command"] == "python3 tensorflow-mnist-tutorial/mnist_1.0_softmax.py --headless --seed 3 --iterations 300"
+
+
+def test_a_failed_run_is_reported_with_the_scripts_last_words(mnist):
+    with pytest.raises(RuntimeError, match=r"mnist_1.0_softmax.py seed 0 failed \(2\): .*--iterations"):
+        run.run_once(lessons.named("1.0"), 0, ["--iterations", "0"])
+
+
+def test_line_timing_reads_the_progress_lines():
+    lines = ["mnist_x.py: 200 steps\n",
+             "step      0  epoch   0.00  training: accuracy 0.1000  loss  230.0000\n",
+             "step      0  epoch   0.00  test:     accuracy 0.1100  loss  229.0000\n",
+             "step    100  epoch   0.17  training: accuracy 0.9900  loss    3.0000\n",
+             "step    100  epoch   0.17  test:     accuracy 0.9912  loss    2.5000\n"]
+    timing = run.line_timing(lines, [1.0, 2.5, 3.0, 5.0, 6.5])
+    assert timing == {"startup_s": 2.5, "test_passes_s": 2.0, "reached_99": {"step": 100, "seconds": 4.0}}
+
+
+def fake_run(script, seed, final):
+    return {"script": script, "seed": seed, "extra": [], "machine": "M", "final_accuracy": final,
+            "best_accuracy": final, "best_step": 30000, "steps": 30000, "training_s": 2400.0,
+            "images_per_s": 1250.0, "startup_s": 3.0, "wall_s": 2405.0, "peak_mb": 1200,
+            "times": {"test passes": 150.0}, "reached_99": {"step": 2000, "seconds": 150.0},
+            "command": f"python3 tensorflow-mnist-tutorial/{script} --headless --seed {seed}"}
+
+
+@pytest.mark.parametrize("fresh, verdict", [((0.9971, 0.9970, 0.9969), "met"),
+                                            ((0.9969, 0.9968, 0.9975), "**missed**")])
+def test_the_last_step_is_judged_on_its_fresh_seeds_beside_the_ones_that_chose_it(fresh, verdict, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(run, "RESULTS", str(tmp_path / "RESULTS.md"))
+    monkeypatch.setattr(run, "HERE", str(tmp_path))
+    last = lessons.named("5.2")
+    runs = [fake_run(last, seed, final) for seed, final in zip((0, 1, 2), (0.9974, 0.9972, 0.9968))]
+    runs += [fake_run(last, seed, final) for seed, final in zip((3, 4, 5), fresh)]
+    run.write_results(runs, "2.21.0")
+    text = (tmp_path / "RESULTS.md").read_text()
+    main_row = next(line for line in text.splitlines() if line.startswith(f"| {last} |"))
+    assert "| 3 | 0.9972 (0.9968) |" in main_row and "on fresh seeds (below)" in main_row
+    fresh_rows = [line for line in text.splitlines() if line.startswith(("| 0, 1, 2 (", "| 3, 4, 5 ("))]
+    assert fresh_rows[0].startswith("| 0, 1, 2 (used while choosing) | A | 0.9972 (0.9968) | 28 |")
+    median = sorted(fresh)[1]
+    assert fresh_rows[1].startswith(f"| 3, 4, 5 (fresh) | A | {median:.4f} ({min(fresh):.4f}) |")
+    assert fresh_rows[1].endswith(f"| >= 0.997 {verdict} |")
+    assert text.count(f"`python3 tensorflow-mnist-tutorial/{last} --headless --seed") == 6  # every run listed
+
+
+def test_until_every_fresh_seed_has_run_the_target_is_not_judged(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "RESULTS", str(tmp_path / "RESULTS.md"))
+    monkeypatch.setattr(run, "HERE", str(tmp_path))
+    last = lessons.named("5.2")
+    run.write_results([fake_run(last, 0, 0.9972), fake_run(last, 3, 0.9990)], "2.21.0")
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| 1 of 3 seeds measured |" in text and ">= 0.997 met" not in text
