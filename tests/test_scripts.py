@@ -17,10 +17,11 @@ from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, run_python
 from test_data import write_idx_set
 
 # Steps to train and the test accuracy only a learning network reaches by then (chance is 0.10).
-# 2.0's sigmoids need longer to get going, which is its lesson.
+# 2.0's sigmoids need longer to get going, which is its lesson; the 5.x steps, the slowest, are
+# given only 150 (seed 0 reaches 0.937, 0.953 and 0.902; 5.2's learning rate is near 0 by then).
 LEARNING_BARS = {"1.0": (300, 0.85), "2.0": (2000, 0.80), "2.1": (300, 0.90), "2.2": (300, 0.88),
                  "3.0": (300, 0.93), "3.1": (300, 0.94), "4.0": (300, 0.90), "4.1": (300, 0.92),
-                 "4.2": (300, 0.95), "5.0": (300, 0.95), "5.1": (300, 0.94), "5.2": (300, 0.94)}
+                 "4.2": (300, 0.95), "5.0": (150, 0.90), "5.1": (150, 0.92), "5.2": (150, 0.85)}
 TEST_EVERY = {"5.0": 500, "5.1": 500, "5.2": 500}  # --test-every's default; else 100
 
 
@@ -73,7 +74,7 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
     lines = progress_lines(result.stdout)
     training = [int(line.split()[1]) for line in lines if "training:" in line]
     test = [int(line.split()[1]) for line in lines if "test:" in line]
-    assert training == list(range(0, steps + 1, 20))
+    assert training == list(range(0, steps + 1, 20)) + ([steps] if steps % 20 else [])  # and the last
     every = TEST_EVERY.get(lessons.version(script), 100)
     assert test == list(range(0, steps + 1, every)) + ([steps] if steps % every else [])
     assert [t["step"] for t in measured["tests"]] == test
