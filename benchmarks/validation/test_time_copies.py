@@ -1,0 +1,60 @@
+"""Does asking a trained network about shifted copies of each digit, and averaging its answers,
+recognise more validation digits than asking it once?
+
+    python3 benchmarks/validation/test_time_copies.py MODEL_DIR [--validation 10000]
+
+MODEL_DIR is a network saved with --save-model by a script trained with --validation N: it never
+saw the last N training images, which are measured here. Both figures come from the same weights,
+so their difference is the copies' alone, not the seed's. The copies are the ones
+mnist_5.3_test_time_copies.py makes in its graph: the digit as it is, and moved by one pixel
+left, right, up and down, the pixels moved in from the edge blank.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
+import mnistdata  # noqa: E402
+import savedmodel  # noqa: E402
+
+MOVES = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]  # (right, down) in pixels
+
+
+def moved(images, right, down):
+    """images [N, 28, 28] moved right and down by whole pixels (negative: left, up), blank edges."""
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1)])
+    return padded[:, 1 - down:29 - down, 1 - right:29 - right]
+
+
+def probabilities(predict, images, size=1000):
+    return np.concatenate([predict(images[start:start + size]) for start in range(0, len(images), size)])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument("--validation", type=int, default=10000)
+    args = parser.parse_args()
+    try:
+        predict = savedmodel.load(args.model)
+        data = mnistdata.load(one_hot=False, pixels_as_bytes=True)
+    except mnistdata.UserError as e:
+        sys.exit(f"error: {e}")
+    images = mnistdata.to_float(data.train_images[-args.validation:]).reshape(-1, 28, 28)
+    labels = data.train_labels[-args.validation:]
+    each = [probabilities(predict, moved(images, *move)) for move in MOVES]
+    for move, p in zip(MOVES, each):
+        correct = int((p.argmax(1) == labels).sum())
+        print(f"copy moved {move[0]:+d} right, {move[1]:+d} down: {correct / len(labels):.4f} "
+              f"({len(labels) - correct} errors)")
+    one, five = each[0].argmax(1), np.mean(each, axis=0).argmax(1)
+    one_right, five_right = int((one == labels).sum()), int((five == labels).sum())
+    print(f"one copy: {one_right / len(labels):.4f} ({len(labels) - one_right} errors); five copies averaged: "
+          f"{five_right / len(labels):.4f} ({len(labels) - five_right} errors); "
+          f"{five_right - one_right:+d} images")
+
+
+if __name__ == "__main__":
+    main()
