@@ -5,9 +5,8 @@ recognise more validation digits than asking it once?
 
 MODEL_DIR is a network saved with --save-model by a script trained with --validation N: it never
 saw the last N training images, which are measured here. Both figures come from the same weights,
-so their difference is the copies' alone, not the seed's. The copies are the ones
-mnist_5.3_test_time_copies.py makes in its graph: the digit as it is, and moved by one pixel
-left, right, up and down, the pixels moved in from the edge blank.
+so their difference is the copies' alone, not the seed's. The copies: the digit as it is, and
+moved by one pixel left, right, up and down, the pixels moved in from the edge blank.
 """
 import argparse
 import os
