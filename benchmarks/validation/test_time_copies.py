@@ -31,18 +31,26 @@ def probabilities(predict, images, size=1000):
     return np.concatenate([predict(images[start:start + size]) for start in range(0, len(images), size)])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model")
-    parser.add_argument("--validation", type=int, default=10000)
+def networks_and_validation_set(description, models_argument):
+    """Parse the command line; load the saved networks and the last --validation training images.
+    A missing model, missing data or a bad count ends in one line."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs=models_argument, metavar="MODEL_DIR")
+    parser.add_argument("--validation", type=int, default=10000, help="the last N training images (default: 10000)")
     args = parser.parse_args()
+    if not 0 < args.validation < 60000:
+        parser.error("--validation must be between 1 and 59999")
     try:
-        predict = savedmodel.load(args.model)
+        predictors = [savedmodel.load(model) for model in args.models]
         data = mnistdata.load(one_hot=False, pixels_as_bytes=True)
     except mnistdata.UserError as e:
         sys.exit(f"error: {e}")
     images = mnistdata.to_float(data.train_images[-args.validation:]).reshape(-1, 28, 28)
-    labels = data.train_labels[-args.validation:]
+    return args.models, predictors, images, data.train_labels[-args.validation:]
+
+
+def main():
+    _, (predict,), images, labels = networks_and_validation_set(__doc__, 1)
     each = [probabilities(predict, moved(images, *move)) for move in MOVES]
     for move, p in zip(MOVES, each):
         correct = int((p.argmax(1) == labels).sum())
