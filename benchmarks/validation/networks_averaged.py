@@ -1,5 +1,5 @@
 """Do several trained networks, their answers averaged, recognise more validation digits than the
-best of them alone?
+best of them alone, and than one of them does on average?
 
     python3 benchmarks/validation/networks_averaged.py MODEL_DIR MODEL_DIR [...] [--validation 10000]
 
@@ -20,7 +20,8 @@ def main():
         print(f"{model} alone: {correct / len(labels):.4f} ({len(labels) - correct} errors)")
     together = int((np.mean(each, axis=0).argmax(1) == labels).sum())
     print(f"{len(each)} networks averaged: {together / len(labels):.4f} ({len(labels) - together} errors); "
-          f"{together - max(right):+d} images against the best alone")
+          f"{together - max(right):+d} images against the best alone, "
+          f"{together - np.mean(right):+.1f} against the mean of them alone")
 
 
 if __name__ == "__main__":
