@@ -18,7 +18,13 @@ def main():
     right = [int((p.argmax(1) == labels).sum()) for p in each]
     for model, correct in zip(models, right):
         print(f"{model} alone: {correct / len(labels):.4f} ({len(labels) - correct} errors)")
-    together = int((np.mean(each, axis=0).argmax(1) == labels).sum())
+    # the average can only right a digit every network gets wrong when they are wrong in different
+    # ways: these digits bound what averaging can buy
+    every_wrong = np.all([p.argmax(1) != labels for p in each], axis=0)
+    averaged = np.mean(each, axis=0).argmax(1) == labels
+    print(f"wrong in every network: {every_wrong.sum()} images, of which the average gets "
+          f"{(every_wrong & averaged).sum()} right")
+    together = int(averaged.sum())
     print(f"{len(each)} networks averaged: {together / len(labels):.4f} ({len(labels) - together} errors); "
           f"{together - max(right):+d} images against the best alone, "
           f"{together - np.mean(right):+.1f} against the mean of them alone")
