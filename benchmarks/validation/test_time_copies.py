@@ -16,6 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
 import mnistdata  # noqa: E402
+import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
 import savedmodel  # noqa: E402
 
 MOVES = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]  # (right, down) in pixels
@@ -35,8 +36,10 @@ def networks_and_validation_set(description, models_argument):
     """Parse the command line; load the saved networks and the last --validation training images.
     A missing model, missing data or a bad count ends in one line."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs=models_argument, metavar="MODEL_DIR")
-    parser.add_argument("--validation", type=int, default=10000, help="the last N training images (default: 10000)")
+    parser.add_argument("models", nargs=models_argument, metavar="MODEL_DIR",
+                        help="a network saved with --save-model by a script run with --validation N")
+    parser.add_argument("--validation", type=int, default=10000, metavar="N",
+                        help="measure on the last N training images (default: 10000)")
     args = parser.parse_args()
     if not 0 < args.validation < 60000:
         parser.error("--validation must be between 1 and 59999")
