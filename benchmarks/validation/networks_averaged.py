@@ -9,7 +9,7 @@ network is measured alone, then the average of their probabilities.
 """
 import numpy as np
 
-from test_time_copies import networks_and_validation_set, probabilities
+from copies_at_test_time import networks_and_validation_set, probabilities
 
 
 def main():

@@ -1,7 +1,7 @@
 """Does asking a trained network about shifted copies of each digit, and averaging its answers,
 recognise more validation digits than asking it once?
 
-    python3 benchmarks/validation/test_time_copies.py MODEL_DIR [--validation 10000]
+    python3 benchmarks/validation/copies_at_test_time.py MODEL_DIR [--validation 10000]
 
 MODEL_DIR is a network saved with --save-model by a script trained with --validation N: it never
 saw the last N training images, which are measured here. Both figures come from the same weights,
