@@ -2,7 +2,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -59,13 +58,17 @@ def x_server():
         pytest.skip("the X server test runs on Linux")
     missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
     assert not missing, f"install {', '.join(missing)} (Debian: xvfb xdotool x11-apps), as .ci/run does"
-    display = ":97"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+    # Xvfb picks a free display and writes its number to a pipe once it accepts connections, so
+    # test runs side by side (pytest -n) each get their own server.
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1400x900x24",
+                               "-nolisten", "tcp"], pass_fds=[write_end],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"):
-            break
-        time.sleep(0.05)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()  # empty if Xvfb died before it was ready
+    assert number, "Xvfb did not start"
+    display = f":{number}"
     yield display
     server.terminate()
     server.wait()
