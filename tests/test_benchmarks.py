@@ -1,12 +1,14 @@
 """Promises of benchmarks/run.py: its figures come from the script's --results file and from
-watching the script from outside, and RESULTS.md judges the last step on seeds that chose nothing."""
+watching the script from outside, and RESULTS.md judges the last step on seeds that chose nothing;
+and of benchmarks/validation/'s harnesses: they measure the images a script held out."""
+import json
 import os
 import sys
 
 import pytest
 
 import lessons
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import run  # noqa: E402
@@ -75,3 +77,36 @@ def test_until_every_fresh_seed_has_run_the_target_is_not_judged(tmp_path, monke
     run.write_results([fake_run(last, 0, 0.9972), fake_run(last, 3, 0.9990)], "2.21.0")
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| 1 of 3 seeds measured |" in text and ">= 0.997 met" not in text
+
+
+def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, tmp_path):
+    # benchmarks/validation/: what chose the 5.x steps. A network trained with --validation 10000
+    # must score there exactly what its script's last validation pass measured, alone and averaged
+    # with itself (which rights nothing: every error is shared).
+    script = os.path.join(ROOT, "tensorflow-mnist-tutorial", lessons.named("1.0"))
+    model, figures = tmp_path / "model", tmp_path / "results.json"
+    trained = run_python([script, "--headless", "--iterations", "100", "--validation", "10000",
+                          "--save-model", str(model), "--results", str(figures)])
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    with open(figures) as f:
+        measured = json.load(f)
+    assert measured["held_out"] == "validation"
+    accuracy, errors = f"{measured['final_accuracy']:.4f}", round(10000 * (1 - measured["final_accuracy"]))
+    harnesses = os.path.join(ROOT, "benchmarks", "validation")
+
+    copies = run_python([os.path.join(harnesses, "copies_at_test_time.py"), str(model)])
+    assert copies.returncode == 0, copies.stderr[-2000:]
+    assert f"copy moved +0 right, +0 down: {accuracy} ({errors} errors)" in copies.stdout
+    assert f"one copy: {accuracy} ({errors} errors)" in copies.stdout
+
+    averaged = run_python([os.path.join(harnesses, "networks_averaged.py"), str(model), str(model)])
+    assert averaged.returncode == 0, averaged.stderr[-2000:]
+    assert averaged.stdout.splitlines()[1:] == [
+        f"{model} alone: {accuracy} ({errors} errors)",
+        f"wrong in every network: {errors} images, of which the average gets 0 right",
+        f"2 networks averaged: {accuracy} ({errors} errors); +0 images against the best alone, "
+        "+0.0 against the mean of them alone"]
+
+    missing = run_python([os.path.join(harnesses, "networks_averaged.py"), str(model), str(tmp_path / "nope")])
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "no folder" in missing.stderr
