@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import lessons
-from conftest import ROOT, run_python
+from conftest import ROOT, TUTORIAL, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import run  # noqa: E402
@@ -83,7 +83,7 @@ def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, 
     # benchmarks/validation/: what chose the 5.x steps. A network trained with --validation 10000
     # must score there exactly what its script's last validation pass measured, alone and averaged
     # with itself (which rights nothing: every error is shared).
-    script = os.path.join(ROOT, "tensorflow-mnist-tutorial", lessons.named("1.0"))
+    script = os.path.join(TUTORIAL, lessons.named("1.0"))
     model, figures = tmp_path / "model", tmp_path / "results.json"
     trained = run_python([script, "--headless", "--iterations", "100", "--validation", "10000",
                           "--save-model", str(model), "--results", str(figures)])
