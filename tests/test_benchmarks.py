@@ -3,6 +3,7 @@ watching the script from outside, and RESULTS.md judges the last step on seeds t
 and of benchmarks/validation/'s harnesses: they measure the images a script held out."""
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -110,3 +111,26 @@ def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, 
     missing = run_python([os.path.join(harnesses, "networks_averaged.py"), str(model), str(tmp_path / "nope")])
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
     assert "no folder" in missing.stderr
+
+    no_batch_norm = run_python([os.path.join(harnesses, "batchnorm_measured_again.py"), str(model)])
+    assert no_batch_norm.returncode == 1
+    assert no_batch_norm.stderr.strip().splitlines() == [f"error: {model} has no batch norm averages to measure again"]
+
+
+def test_batch_norms_averages_measured_again_start_from_the_saved_network(mnist, tmp_path):
+    # the harness rebuilds a saved batch-norm network; with its saved averages it must score what
+    # the script measured, and only then measure them again, over the 50,000 images it learnt from
+    script = os.path.join(TUTORIAL, lessons.named("4.1"))
+    model, figures = tmp_path / "model", tmp_path / "results.json"
+    trained = run_python([script, "--headless", "--iterations", "100", "--validation", "10000",
+                          "--save-model", str(model), "--results", str(figures)])
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    with open(figures) as f:
+        accuracy = json.load(f)["final_accuracy"]
+    errors = round(10000 * (1 - accuracy))
+    again = run_python([os.path.join(ROOT, "benchmarks", "validation", "batchnorm_measured_again.py"), str(model)])
+    assert again.returncode == 0, again.stderr[-2000:]
+    line = re.fullmatch(rf"{re.escape(str(model))}: saved averages {accuracy:.4f} \({errors} errors\); "
+                        r"measured again (0\.\d{4}) \((\d+) errors\); ([+-]\d+) images", again.stdout.splitlines()[0])
+    assert line, again.stdout
+    assert int(line.group(3)) == errors - int(line.group(2)) and line.group(1) == f"{1 - int(line.group(2)) / 10000:.4f}"

@@ -1,0 +1,121 @@
+"""Does a trained network recognise more validation digits when batch norm's averages are measured
+again after training, over every training digit, with dropout off as it is in testing?
+
+    python3 benchmarks/validation/batchnorm_measured_again.py MODEL_DIR [MODEL_DIR ...] [--validation 10000]
+
+MODEL_DIR is a 5.x network saved with --save-model by a script trained with --validation N: it
+never saw the last N training images, which are measured here. In training, batch norm averages
+the mean and variance of each channel over the last thousand or so batches, with dropout on; in
+testing dropout is off, which changes the spread of what the layers after a dropout receive.
+Here the weights stay as they are: one pass over the training images the network learnt from
+(batches of 100, un-augmented, dropout off) measures each layer's mean and variance again, batch
+by batch as training does, and their averages replace the saved ones. The figures with the saved
+averages must be the saved model's own: the script checks it.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
+import mnistdata  # noqa: E402
+import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
+import savedmodel  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
+from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
+
+from copies_at_test_time import probabilities  # noqa: E402
+
+AVERAGE = "network/{}/Squeeze{}/ExponentialMovingAverage"  # the saved averages: mean "", variance "_1"
+
+
+class Network:
+    """A saved 5.x network whose batch norm can run on its batch's statistics (as in training) or
+    on averages given here (as in testing), dropout off either way."""
+
+    def __init__(self, directory):
+        saved = saved_model_pb2.SavedModel()
+        with open(os.path.join(directory, "saved_model.pb"), "rb") as f:
+            saved.ParseFromString(f.read())
+        graph_def = saved.meta_graphs[0].graph_def
+        constants = {node.name: node for node in graph_def.node if node.op == "Const"}
+        self.layers = [name for name in (f"moments_{k}" if k else "moments" for k in range(20))
+                       if AVERAGE.format(name, "") in constants]
+        if not self.layers:
+            raise mnistdata.UserError(f"{directory} has no batch norm averages to measure again")
+        self.saved = [(tf.make_ndarray(constants[AVERAGE.format(layer, "")].attr["value"].tensor),
+                       tf.make_ndarray(constants[AVERAGE.format(layer, "_1")].attr["value"].tensor))
+                      for layer in self.layers]
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            # "Const" is the model's is_test, fixed at True when saved; pkeep is fixed at 1
+            self.is_test = tf.placeholder_with_default(True, [])
+            self.averages = [(tf.placeholder_with_default(mean, mean.shape),
+                              tf.placeholder_with_default(variance, variance.shape)) for mean, variance in self.saved]
+            input_map = {"Const:0": self.is_test}
+            for layer, (mean, variance) in zip(self.layers, self.averages):
+                input_map[AVERAGE.format(layer, "") + ":0"] = mean
+                input_map[AVERAGE.format(layer, "_1") + ":0"] = variance
+            tf.import_graph_def(graph_def, input_map=input_map, name="")
+            self.image = self.graph.get_tensor_by_name("image:0")
+            self.predictions = self.graph.get_tensor_by_name("predictions:0")
+            self.batch_statistics = [(self.graph.get_tensor_by_name(f"network/{layer}/Squeeze:0"),
+                                      self.graph.get_tensor_by_name(f"network/{layer}/Squeeze_1:0"))
+                                     for layer in self.layers]
+        self.session = tf.Session(graph=self.graph)
+
+    def predict(self, images, averages=None):
+        feed = {self.image: images}
+        for (mean, variance), (new_mean, new_variance) in zip(self.averages, averages or []):
+            feed[mean], feed[variance] = new_mean, new_variance
+        return self.session.run(self.predictions, feed)
+
+    def measure_averages(self, images, batch_size=100):
+        """Each layer's batch mean and variance, batch by batch as in training, averaged."""
+        sums = None
+        batches = range(0, len(images) - batch_size + 1, batch_size)
+        for start in batches:
+            statistics = self.session.run(self.batch_statistics,
+                                          {self.image: images[start:start + batch_size], self.is_test: False})
+            sums = statistics if sums is None else [(m + a, v + b) for (m, v), (a, b) in zip(sums, statistics)]
+        return [(m / len(batches), v / len(batches)) for m, v in sums]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", metavar="MODEL_DIR",
+                        help="a 5.x network saved with --save-model by a script run with --validation N")
+    parser.add_argument("--validation", type=int, default=10000, metavar="N",
+                        help="measure on the last N training images, learn from the others (default: 10000)")
+    args = parser.parse_args()
+    if not 0 < args.validation < 60000:
+        parser.error("--validation must be between 1 and 59999")
+    try:
+        predictors = [savedmodel.load(model) for model in args.models]
+        networks = [Network(model) for model in args.models]
+        data = mnistdata.load(one_hot=False, pixels_as_bytes=True)
+    except mnistdata.UserError as e:
+        sys.exit(f"error: {e}")
+    images = mnistdata.to_float(data.train_images).reshape(-1, 28, 28)
+    learnt, validation = images[:-args.validation], images[-args.validation:]
+    labels = data.train_labels[-args.validation:]
+    total = {"saved": 0, "again": 0}
+    for model, predict, network in zip(args.models, predictors, networks):
+        saved = probabilities(network.predict, validation)
+        if not np.array_equal(saved.argmax(1), probabilities(predict, validation).argmax(1)):
+            sys.exit(f"error: {model}: rebuilt with its saved averages, the network does not answer as the saved model")
+        averages = network.measure_averages(learnt)
+        again = probabilities(lambda batch: network.predict(batch, averages), validation)
+        errors = {"saved": int((saved.argmax(1) != labels).sum()), "again": int((again.argmax(1) != labels).sum())}
+        for key in total:
+            total[key] += errors[key]
+        print(f"{model}: saved averages {1 - errors['saved'] / len(labels):.4f} ({errors['saved']} errors); "
+              f"measured again {1 - errors['again'] / len(labels):.4f} ({errors['again']} errors); "
+              f"{errors['saved'] - errors['again']:+d} images")
+    print(f"in all: {total['saved']} errors with the saved averages, {total['again']} measured again; "
+          f"{total['saved'] - total['again']:+d} images")
+
+
+if __name__ == "__main__":
+    main()
