@@ -80,20 +80,28 @@ def test_until_every_fresh_seed_has_run_the_target_is_not_judged(tmp_path, monke
     assert "| 1 of 3 seeds measured |" in text and ">= 0.997 met" not in text
 
 
-def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, tmp_path):
-    # benchmarks/validation/: what chose the 5.x steps. A network trained with --validation 10000
-    # must score there exactly what its script's last validation pass measured, alone and averaged
-    # with itself (which rights nothing: every error is shared).
-    script = os.path.join(TUTORIAL, lessons.named("1.0"))
+harnesses = os.path.join(ROOT, "benchmarks", "validation")
+
+
+def trained_on_50000_images(version, tmp_path):
+    """A network of the script version trained 100 steps with --validation 10000, saved; and the
+    final validation accuracy its --results file records."""
     model, figures = tmp_path / "model", tmp_path / "results.json"
-    trained = run_python([script, "--headless", "--iterations", "100", "--validation", "10000",
-                          "--save-model", str(model), "--results", str(figures)])
+    trained = run_python([os.path.join(TUTORIAL, lessons.named(version)), "--headless", "--iterations", "100",
+                          "--validation", "10000", "--save-model", str(model), "--results", str(figures)])
     assert trained.returncode == 0, trained.stderr[-2000:]
     with open(figures) as f:
         measured = json.load(f)
     assert measured["held_out"] == "validation"
-    accuracy, errors = f"{measured['final_accuracy']:.4f}", round(10000 * (1 - measured["final_accuracy"]))
-    harnesses = os.path.join(ROOT, "benchmarks", "validation")
+    return model, measured["final_accuracy"]
+
+
+def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, tmp_path):
+    # benchmarks/validation/: what chose the 5.x steps. A network trained with --validation 10000
+    # must score there exactly what its script's last validation pass measured, alone and averaged
+    # with itself (which rights nothing: every error is shared).
+    model, final_accuracy = trained_on_50000_images("1.0", tmp_path)
+    accuracy, errors = f"{final_accuracy:.4f}", round(10000 * (1 - final_accuracy))
 
     copies = run_python([os.path.join(harnesses, "copies_at_test_time.py"), str(model)])
     assert copies.returncode == 0, copies.stderr[-2000:]
@@ -120,15 +128,9 @@ def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, 
 def test_batch_norms_averages_measured_again_start_from_the_saved_network(mnist, tmp_path):
     # the harness rebuilds a saved batch-norm network; with its saved averages it must score what
     # the script measured, and only then measure them again, over the 50,000 images it learnt from
-    script = os.path.join(TUTORIAL, lessons.named("4.1"))
-    model, figures = tmp_path / "model", tmp_path / "results.json"
-    trained = run_python([script, "--headless", "--iterations", "100", "--validation", "10000",
-                          "--save-model", str(model), "--results", str(figures)])
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    with open(figures) as f:
-        accuracy = json.load(f)["final_accuracy"]
+    model, accuracy = trained_on_50000_images("4.1", tmp_path)
     errors = round(10000 * (1 - accuracy))
-    again = run_python([os.path.join(ROOT, "benchmarks", "validation", "batchnorm_measured_again.py"), str(model)])
+    again = run_python([os.path.join(harnesses, "batchnorm_measured_again.py"), str(model)])
     assert again.returncode == 0, again.stderr[-2000:]
     line = re.fullmatch(rf"{re.escape(str(model))}: saved averages {accuracy:.4f} \({errors} errors\); "
                         r"measured again (0\.\d{4}) \((\d+) errors\); ([+-]\d+) images", again.stdout.splitlines()[0])

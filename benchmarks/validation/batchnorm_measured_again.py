@@ -12,7 +12,6 @@ Here the weights stay as they are: one pass over the training images the network
 by batch as training does, and their averages replace the saved ones. The figures with the saved
 averages must be the saved model's own: the script checks it.
 """
-import argparse
 import os
 import sys
 
@@ -21,11 +20,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
 import mnistdata  # noqa: E402
 import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
-import savedmodel  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
 
-from copies_at_test_time import probabilities  # noqa: E402
+from copies_at_test_time import networks_and_validation_set, probabilities  # noqa: E402
 
 AVERAGE = "network/{}/Squeeze{}/ExponentialMovingAverage"  # the saved averages: mean "", variance "_1"
 
@@ -83,25 +81,13 @@ class Network:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", metavar="MODEL_DIR",
-                        help="a 5.x network saved with --save-model by a script run with --validation N")
-    parser.add_argument("--validation", type=int, default=10000, metavar="N",
-                        help="measure on the last N training images, learn from the others (default: 10000)")
-    args = parser.parse_args()
-    if not 0 < args.validation < 60000:
-        parser.error("--validation must be between 1 and 59999")
+    models, predictors, validation, labels, learnt = networks_and_validation_set(__doc__, "+", learnt=True)
     try:
-        predictors = [savedmodel.load(model) for model in args.models]
-        networks = [Network(model) for model in args.models]
-        data = mnistdata.load(one_hot=False, pixels_as_bytes=True)
+        networks = [Network(model) for model in models]
     except mnistdata.UserError as e:
         sys.exit(f"error: {e}")
-    images = mnistdata.to_float(data.train_images).reshape(-1, 28, 28)
-    learnt, validation = images[:-args.validation], images[-args.validation:]
-    labels = data.train_labels[-args.validation:]
     total = {"saved": 0, "again": 0}
-    for model, predict, network in zip(args.models, predictors, networks):
+    for model, predict, network in zip(models, predictors, networks):
         saved = probabilities(network.predict, validation)
         if not np.array_equal(saved.argmax(1), probabilities(predict, validation).argmax(1)):
             sys.exit(f"error: {model}: rebuilt with its saved averages, the network does not answer as the saved model")
