@@ -3,7 +3,7 @@ again after training, over every training digit, with dropout off as it is in te
 
     python3 benchmarks/validation/batchnorm_measured_again.py MODEL_DIR [MODEL_DIR ...] [--validation 10000]
 
-MODEL_DIR is a 5.x network saved with --save-model by a script trained with --validation N: it
+MODEL_DIR is a batch-norm network (4.x, 5.x) saved with --save-model by a script trained with --validation N: it
 never saw the last N training images, which are measured here. In training, batch norm averages
 the mean and variance of each channel over the last thousand or so batches, with dropout on; in
 testing dropout is off, which changes the spread of what the layers after a dropout receive.
@@ -29,7 +29,7 @@ AVERAGE = "network/{}/Squeeze{}/ExponentialMovingAverage"  # the saved averages:
 
 
 class Network:
-    """A saved 5.x network whose batch norm can run on its batch's statistics (as in training) or
+    """A saved batch-norm network whose batch norm can run on its batch's statistics (as in training) or
     on averages given here (as in testing), dropout off either way."""
 
     def __init__(self, directory):
@@ -42,16 +42,18 @@ class Network:
                        if AVERAGE.format(name, "") in constants]
         if not self.layers:
             raise mnistdata.UserError(f"{directory} has no batch norm averages to measure again")
-        self.saved = [(tf.make_ndarray(constants[AVERAGE.format(layer, "")].attr["value"].tensor),
-                       tf.make_ndarray(constants[AVERAGE.format(layer, "_1")].attr["value"].tensor))
-                      for layer in self.layers]
+        saved = [(tf.make_ndarray(constants[AVERAGE.format(layer, "")].attr["value"].tensor),
+                  tf.make_ndarray(constants[AVERAGE.format(layer, "_1")].attr["value"].tensor)) for layer in self.layers]
+        # the testing values savedmodel.save fixed: is_test is the one True among them (pkeep is fixed at 1)
+        is_test = [name for name, node in constants.items() if "/" not in name and node.attr["dtype"].type == tf.bool]
+        if len(is_test) != 1:
+            raise mnistdata.UserError(f"{directory} has no single is_test switch for its batch norm")
         self.graph = tf.Graph()
         with self.graph.as_default():
-            # "Const" is the model's is_test, fixed at True when saved; pkeep is fixed at 1
             self.is_test = tf.placeholder_with_default(True, [])
             self.averages = [(tf.placeholder_with_default(mean, mean.shape),
-                              tf.placeholder_with_default(variance, variance.shape)) for mean, variance in self.saved]
-            input_map = {"Const:0": self.is_test}
+                              tf.placeholder_with_default(variance, variance.shape)) for mean, variance in saved]
+            input_map = {is_test[0] + ":0": self.is_test}
             for layer, (mean, variance) in zip(self.layers, self.averages):
                 input_map[AVERAGE.format(layer, "") + ":0"] = mean
                 input_map[AVERAGE.format(layer, "_1") + ":0"] = variance
@@ -71,13 +73,11 @@ class Network:
 
     def measure_averages(self, images, batch_size=100):
         """Each layer's batch mean and variance, batch by batch as in training, averaged."""
-        sums = None
-        batches = range(0, len(images) - batch_size + 1, batch_size)
-        for start in batches:
-            statistics = self.session.run(self.batch_statistics,
-                                          {self.image: images[start:start + batch_size], self.is_test: False})
-            sums = statistics if sums is None else [(m + a, v + b) for (m, v), (a, b) in zip(sums, statistics)]
-        return [(m / len(batches), v / len(batches)) for m, v in sums]
+        batches = [self.session.run(self.batch_statistics, {self.image: images[start:start + batch_size],
+                                                            self.is_test: False})
+                   for start in range(0, len(images) - batch_size + 1, batch_size)]
+        return [(np.mean([batch[layer][0] for batch in batches], axis=0),
+                 np.mean([batch[layer][1] for batch in batches], axis=0)) for layer in range(len(self.layers))]
 
 
 def main():
