@@ -36,7 +36,7 @@ import lessons  # noqa: E402  the numbered scripts: the one list
 # script's version: (final test accuracy the median seed must reach, best accuracy, seconds of training)
 TARGETS = {
     "1.0": (0.920, None, None), "2.0": (0.970, None, None), "2.1": (0.980, None, 25),
-    "2.2": (0.980, None, None), "3.0": (0.989, None, None), "3.1": (0.992, 0.993, 400),
+    "2.2": (0.980, None, None), "3.0": (0.988, None, None), "3.1": (0.991, 0.992, 400),
     "4.0": (None, None, None), "4.1": (None, None, None), "4.2": (0.995, None, None),
     "5.0": (None, None, None), "5.1": (None, None, None), "5.2": (0.997, None, 3600),
 }
