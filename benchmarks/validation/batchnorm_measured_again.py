@@ -3,14 +3,14 @@ again after training, over every training digit, with dropout off as it is in te
 
     python3 benchmarks/validation/batchnorm_measured_again.py MODEL_DIR [MODEL_DIR ...] [--validation 10000]
 
-MODEL_DIR is a batch-norm network (4.x, 5.x) saved with --save-model by a script trained with --validation N: it
-never saw the last N training images, which are measured here. In training, batch norm averages
-the mean and variance of each channel over the last thousand or so batches, with dropout on; in
-testing dropout is off, which changes the spread of what the layers after a dropout receive.
-Here the weights stay as they are: one pass over the training images the network learnt from
-(batches of 100, un-augmented, dropout off) measures each layer's mean and variance again, batch
-by batch as training does, and their averages replace the saved ones. The figures with the saved
-averages must be the saved model's own: the script checks it.
+MODEL_DIR is a batch-norm network (4.x, 5.x) saved with --save-model by a script trained with
+--validation N: it never saw the last N training images, which are measured here. In training,
+batch norm averages the mean and variance of each channel over the last thousand or so batches,
+with dropout on; in testing dropout is off, which changes the spread of what the layers after a
+dropout receive. Here the weights stay as they are: one pass over the training images the network
+learnt from (batches of 100, un-augmented, dropout off) measures each layer's mean and variance
+again, batch by batch as training does, and their averages replace the saved ones. The figures
+with the saved averages must be the saved model's own: the script checks it.
 """
 import os
 import sys
@@ -29,8 +29,8 @@ AVERAGE = "network/{}/Squeeze{}/ExponentialMovingAverage"  # the saved averages:
 
 
 class Network:
-    """A saved batch-norm network whose batch norm can run on its batch's statistics (as in training) or
-    on averages given here (as in testing), dropout off either way."""
+    """A saved batch-norm network whose batch norm can run on its batch's statistics (as in
+    training) or on averages given here (as in testing), dropout off either way."""
 
     def __init__(self, directory):
         saved = saved_model_pb2.SavedModel()
@@ -81,11 +81,12 @@ class Network:
 
 
 def main():
-    models, predictors, validation, labels, learnt = networks_and_validation_set(__doc__, "+", learnt=True)
+    models, predictors, validation, labels, learnt_images = networks_and_validation_set(__doc__, "+")
     try:
         networks = [Network(model) for model in models]
     except mnistdata.UserError as e:
         sys.exit(f"error: {e}")
+    learnt = learnt_images()
     total = {"saved": 0, "again": 0}
     for model, predict, network in zip(models, predictors, networks):
         saved = probabilities(network.predict, validation)

@@ -32,10 +32,11 @@ def probabilities(predict, images, size=1000):
     return np.concatenate([predict(images[start:start + size]) for start in range(0, len(images), size)])
 
 
-def networks_and_validation_set(description, models_argument, learnt=False):
-    """Parse the command line; load the saved networks and the last --validation training images
-    (and, if learnt, the training images before them, which the networks learnt from). A missing
-    model, missing data or a bad count ends in one line."""
+def networks_and_validation_set(description, models_argument):
+    """Parse the command line; load the saved networks and the last --validation training images,
+    with a function that gives the training images before them, the ones the networks learnt from
+    (made only when asked for: 150 MB). A missing model, missing data or a bad count ends in one
+    line."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs=models_argument, metavar="MODEL_DIR",
                         help="a network saved with --save-model by a script run with --validation N")
@@ -50,14 +51,14 @@ def networks_and_validation_set(description, models_argument, learnt=False):
     except mnistdata.UserError as e:
         sys.exit(f"error: {e}")
     images = mnistdata.to_float(data.train_images[-args.validation:]).reshape(-1, 28, 28)
-    held_out = (args.models, predictors, images, data.train_labels[-args.validation:])
-    if learnt:
-        return held_out + (mnistdata.to_float(data.train_images[:-args.validation]).reshape(-1, 28, 28),)
-    return held_out
+    def learnt_images():
+        return mnistdata.to_float(data.train_images[:-args.validation]).reshape(-1, 28, 28)
+
+    return args.models, predictors, images, data.train_labels[-args.validation:], learnt_images
 
 
 def main():
-    _, (predict,), images, labels = networks_and_validation_set(__doc__, 1)
+    _, (predict,), images, labels, _ = networks_and_validation_set(__doc__, 1)
     each = [probabilities(predict, moved(images, *move)) for move in MOVES]
     for move, p in zip(MOVES, each):
         correct = int((p.argmax(1) == labels).sum())

@@ -13,7 +13,7 @@ from copies_at_test_time import networks_and_validation_set, probabilities
 
 
 def main():
-    models, predictors, images, labels = networks_and_validation_set(__doc__, "+")
+    models, predictors, images, labels, _ = networks_and_validation_set(__doc__, "+")
     each = [probabilities(predict, images) for predict in predictors]
     right = [int((p.argmax(1) == labels).sum()) for p in each]
     for model, correct in zip(models, right):
