@@ -51,6 +51,7 @@ def networks_and_validation_set(description, models_argument):
     except mnistdata.UserError as e:
         sys.exit(f"error: {e}")
     images = mnistdata.to_float(data.train_images[-args.validation:]).reshape(-1, 28, 28)
+
     def learnt_images():
         return mnistdata.to_float(data.train_images[:-args.validation]).reshape(-1, 28, 28)
 
