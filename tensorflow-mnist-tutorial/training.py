@@ -20,10 +20,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 
@@ -251,6 +253,44 @@ def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
         stop(f"interrupted at step {loop.step}")
 
 
+class StopBetweenSteps:
+    """Ctrl-C (or a notebook's interrupt button) while training stops the loop between two steps.
+
+    Left to itself, Python raises KeyboardInterrupt wherever the main thread happens to be: inside
+    a finaliser it is printed and lost, and training goes on; inside a library, between taking a
+    lock and giving it back (TensorFlow's session lock, a Jupyter kernel's output), it leaves the
+    lock taken and the next user of it waits forever: a frozen kernel. So while the loop runs, the
+    signal only asks, and check() stops the loop before the next training step, or at once while
+    the window is paused. A second Ctrl-C interrupts at once, for a step that never ends. Where
+    SIGINT is ignored (nohup) or handled by someone else, nothing changes.
+    """
+
+    def __init__(self):
+        self.asked, self.previous = False, None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self.ask)
+        return self
+
+    def ask(self, signum, frame):
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+
+    def check(self):
+        if self.asked:
+            self.asked = False  # answered
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind, error, traceback):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if kind is None:
+            self.check()  # asked during the last step: stop before the report
+
+
 class Loop:
     def __init__(self, args, **model):
         self.args = args
@@ -306,7 +346,8 @@ class Loop:
                 if self.summaries:
                     self.summaries.open(sess.graph)
                 started = time.perf_counter()
-                self.loop(sess, data)
+                with StopBetweenSteps() as self.interrupt:
+                    self.loop(sess, data)
                 self.seconds = time.perf_counter() - started
                 self.report.close()
                 self.print_summary(sess, weights, biases)
@@ -404,8 +445,9 @@ class Loop:
                 self.report_training(sess, feed, labels, i)
             if i % args.test_every == 0 or last:
                 self.test(sess, data, feed, i)
-            if self.animation and not self.animation.tick():
+            if self.animation and not self.animation.tick(until=lambda: self.interrupt.asked):
                 raise UserError(f"the window was closed at step {i}: training stopped")
+            self.interrupt.check()  # Ctrl-C, or the notebook's interrupt button
             if not last:
                 train(feed)
 

@@ -425,8 +425,9 @@ class Animation:
 
     # --- the window -------------------------------------------------------------------------------
 
-    def tick(self):
-        """Called at every training step: redraw when a frame is due, handle keys, wait while paused.
+    def tick(self, until=lambda: False):
+        """Called at every training step: redraw when a frame is due, handle keys, wait while paused
+        (or until `until()` is true: Ctrl-C pressed while paused).
 
         Returns False once the window has been closed.
         """
@@ -437,7 +438,7 @@ class Animation:
                 self.draw()
             elif now - self.last_events >= EVENT_INTERVAL:  # keys and clicks answered promptly
                 self.handle_events()
-        while self.paused and not self.closed:
+        while self.paused and not self.closed and not until():
             if self.show == "window":
                 self.figure.canvas.start_event_loop(0.05)
             else:

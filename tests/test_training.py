@@ -48,3 +48,57 @@ def test_importing_the_loop_leaves_keras_for_later_and_tf_keras_still_works():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "Dense"]
+
+
+def test_ctrl_c_while_training_stops_at_the_next_step_not_inside_a_library():
+    # Python raises KeyboardInterrupt wherever the signal finds the main thread. Between a library's
+    # lock.acquire() and release() (TensorFlow's session lock, a Jupyter kernel's output) that leaves
+    # the lock held, and the next caller waits forever: a frozen notebook. While the loop trains,
+    # Ctrl-C only asks, the loop stops at the next step, and a second Ctrl-C stops at once.
+    import os
+    import signal
+    import subprocess
+    import sys
+    code = """
+import os, signal, threading, training
+def ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10000): pass  # the handler runs by now
+lock = threading.Lock()
+with training.StopBetweenSteps() as interrupt:
+    lock.acquire()  # a library's critical section
+    ctrl_c()
+    lock.release()
+    print("the step finished, lock held:", lock.locked())
+    try:
+        interrupt.check()
+    except KeyboardInterrupt:
+        print("stopped at the next step")
+print("handler given back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+try:
+    with training.StopBetweenSteps():
+        ctrl_c()
+        ctrl_c()
+        print("a second Ctrl-C was ignored")
+except KeyboardInterrupt:
+    print("the second Ctrl-C stopped at once")
+try:
+    with training.StopBetweenSteps():
+        ctrl_c()  # during the last step
+    print("the last step's Ctrl-C was lost")
+except KeyboardInterrupt:
+    print("the last step's Ctrl-C stopped too")
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # nohup
+with training.StopBetweenSteps() as interrupt:
+    ctrl_c()
+    interrupt.check()
+print("an ignored Ctrl-C stays ignored")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(training.__file__),
+                            capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "the step finished, lock held: False", "stopped at the next step", "handler given back: True",
+        "the second Ctrl-C stopped at once", "the last step's Ctrl-C stopped too",
+        "an ignored Ctrl-C stays ignored"]

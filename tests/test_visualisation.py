@@ -3,6 +3,7 @@ and that a real window under a real X server answers real key presses."""
 import os
 import re
 import runpy
+import signal
 import subprocess
 import sys
 import threading
@@ -228,6 +229,14 @@ def test_space_pauses_training_until_pressed_again(animation):
     assert not animation.paused
 
 
+def test_ctrl_c_ends_the_wait_of_a_paused_window(animation):
+    press(animation, " ")
+    asked = threading.Event()
+    threading.Timer(0.3, asked.set).start()
+    assert animation.tick(until=asked.is_set) is True  # the loop then stops training
+    assert animation.paused  # still paused: the picture shows where training stopped
+
+
 # --- export ------------------------------------------------------------------------------------
 
 def ffmpeg():
@@ -315,7 +324,8 @@ class Window:
         self.lines = []
         self.process = subprocess.Popen(
             [sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
         threading.Thread(target=self.read, daemon=True).start()
         found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "mnist_2.1"], env=env,
                                capture_output=True, text=True, timeout=60)
@@ -380,6 +390,12 @@ def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
         time.sleep(2.0)
         assert window.steps()[-1] > paused_at
         assert window.process.poll() is None
+
+        window.key("space")  # paused, Ctrl-C still stops training: one line, where it stopped
+        window.process.send_signal(signal.SIGINT)
+        assert window.process.wait(timeout=30) == 1
+        last = window.process.stderr.read().strip().splitlines()[-1]
+        assert re.fullmatch(r"mnist_2\.1_five_layers_relu_lrdecay\.py: interrupted at step \d+", last), last
     finally:
         window.close()
 
