@@ -31,7 +31,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from run import machine, tensorflow_version  # noqa: E402
-from kernel import Kernel  # noqa: E402
+try:
+    from kernel import Kernel  # noqa: E402
+except ImportError as e:
+    sys.exit(f"interrupts.py: error: {e}: it needs ipykernel and jupyter_client "
+             f"(python3 -m pip install -r requirements-notebook.txt)")
 
 STOPPED = re.compile(r"mnist_2\.1_five_layers_relu_lrdecay\.py: interrupted at step \d+")
 
@@ -69,7 +73,7 @@ def main():
     parser.add_argument("--note", default="", metavar="TEXT", help="kept with the record")
     args = parser.parse_args()
     if args.tries < 1:
-        parser.error(f"--tries {args.tries}: must be at least 1")
+        sys.exit(f"interrupts.py: error: --tries {args.tries}: must be at least 1")
     rng = random.Random(args.seed)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy_loop else None
