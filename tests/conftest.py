@@ -3,6 +3,7 @@ import select
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -79,3 +80,17 @@ def x_server():
 def screenshot(display):
     data = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True).stdout
     return read_xwd(data)
+
+
+def screenshot_once(display, looks_right, timeout=20):
+    """The screen once looks_right(picture) holds, or as it is after timeout seconds.
+
+    A loaded machine can take seconds to draw what a key asked for; waiting for the picture keeps
+    a test about what is drawn, not how fast, and the caller's own assert still fails if it never is.
+    """
+    deadline = time.time() + timeout
+    picture = screenshot(display)
+    while not looks_right(picture) and time.time() < deadline:
+        time.sleep(0.25)
+        picture = screenshot(display)
+    return picture

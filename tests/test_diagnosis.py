@@ -289,7 +289,7 @@ def test_a_real_window_shows_the_zoom_the_remark_and_on_m_the_report(x_server, m
     import subprocess
     import threading
     import time
-    from conftest import clean_env, screenshot
+    from conftest import clean_env, screenshot, screenshot_once
     env = clean_env(DISPLAY=x_server, MPLBACKEND="TkAgg")
     lines = []
     process = subprocess.Popen([sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py")],
@@ -322,12 +322,13 @@ def test_a_real_window_shows_the_zoom_the_remark_and_on_m_the_report(x_server, m
         # the zoom: the red test curve low in the accuracy panel, where without it there is none
         assert red(part(panels, 0.15, 0.3, 0.3, 0.42)) > 0.002
         assert yellow(part(panels, 0.38, 0.66, 0.08, 0.45)) > 0.001  # the remark's label, on the loss panel
+        changed = lambda image: (np.abs(image.astype(int) - panels).sum(axis=2) > 60)  # noqa: E731
         key("m")
-        report = screenshot(x_server).astype(int)
-        assert (np.abs(report - panels).sum(axis=2) > 60)[y:y + h, x:x + w].mean() > 0.1
+        report = screenshot_once(x_server, lambda image: changed(image)[y:y + h, x:x + w].mean() > 0.1).astype(int)
+        assert changed(report)[y:y + h, x:x + w].mean() > 0.1
         assert red(part(report, 0.55, 0.95, 0.15, 0.9)) > 0.05  # the surest mistakes, on red
         key("m")
-        assert (np.abs(screenshot(x_server).astype(int) - panels).sum(axis=2) > 60).mean() < 0.005
+        assert changed(screenshot_once(x_server, lambda image: changed(image).mean() < 0.005)).mean() < 0.005
         subprocess.run(["xdotool", "key", "--window", window, "q"], env=env)
         assert process.wait(timeout=60) == 0
     finally:
