@@ -1,15 +1,17 @@
 """Promises of benchmarks/run.py: its figures come from the script's --results file and from
 watching the script from outside, and RESULTS.md judges the last step on seeds that chose nothing;
-and of benchmarks/validation/'s harnesses: they measure the images a script held out."""
+and of benchmarks/validation/'s harnesses: they measure the images a script held out; and of
+benchmarks/interrupts.py: its verdicts on an interrupted kernel."""
 import json
 import os
+import random
 import re
 import sys
 
 import pytest
 
 import lessons
-from conftest import ROOT, TUTORIAL, run_python
+from conftest import ROOT, TUTORIAL, clean_env, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import run  # noqa: E402
@@ -142,9 +144,7 @@ def test_the_interrupt_benchmark_tells_a_clean_stop_from_a_lost_interrupt(mnist,
     # benchmarks/interrupts.py counted the one lost interrupt that the fix in training.py took away;
     # its verdicts must stay true: a real interrupt that stops training is "clean", one the kernel
     # never receives (here: swallowed before it is sent) is "lost" once training runs on for 20 s.
-    import random
-    import interrupts
-    from conftest import clean_env
+    import interrupts  # here, not above: it needs jupyter_client, which the rest of this file does not
     from kernel import Kernel
     kernel = Kernel(ROOT, clean_env())
     try:
