@@ -293,10 +293,14 @@ def atomic_file(path):
     """A binary file to write that appears at path only once it is complete.
 
     It is written under a temporary name in the same folder, flushed to disk, then renamed over
-    path; if anything goes wrong (an exception, Ctrl-C) the temporary file is removed.
+    path; if anything goes wrong (an exception, Ctrl-C) the temporary file is removed. When the
+    file system refuses (a full disk, a read-only one, no permission) that is a UserError naming path.
     """
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".partial-",
-                                     suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".partial-",
+                                         suffix=".tmp")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from e
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~current_umask())  # mkstemp makes it private
@@ -304,9 +308,22 @@ def atomic_file(path):
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
+    except OSError as e:
+        os.unlink(temporary)
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from e
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def check_writable(directory):
+    """A UserError unless a file can be made in directory: tried, not guessed from its permissions,
+    which do not tell a full or read-only disk, or a folder that takes no files."""
+    try:
+        with tempfile.TemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"the folder {directory} takes no new files ({e.strerror or e})") from e
 
 
 def current_umask():

@@ -16,6 +16,7 @@ import uuid
 import tensorflow.compat.v1 as tf
 from tensorflow.python.framework import convert_to_constants
 
+import mnistdata
 from mnistdata import UserError
 
 SIGNATURE = "serving_default"
@@ -30,8 +31,7 @@ def check_target(directory):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise UserError(f"{existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK):
-        raise UserError(f"the folder {existing} is not writable")
+    mnistdata.check_writable(existing)
     if os.path.exists(directory) and not is_saved_model(directory) and (
             not os.path.isdir(directory) or os.listdir(directory)):
         raise UserError(f"{directory} exists and is not a saved model: give a new folder's name")
@@ -45,10 +45,16 @@ def save(session, directory, X, Y, fixed):
     """Write the network computing Y from X into directory, replacing any model there.
 
     fixed maps the other placeholders Y depends on to their testing values. The model is written
-    beside the folder and renamed into place, so the folder never holds half a model.
+    beside the folder and renamed into place, so the folder never holds half a model. When the file
+    system refuses (a full disk, a read-only one), that is a UserError naming the folder.
     """
     with tensorflow_notices_hidden():
-        write(session, directory, X, Y, fixed)
+        try:
+            write(session, directory, X, Y, fixed)
+        except OSError as e:
+            raise UserError(f"cannot write {directory}: {e.strerror or e}") from e
+        except tf.errors.OpError as e:  # TensorFlow's own file writes
+            raise UserError(f"cannot write {directory}: {e.message.splitlines()[0]}") from e
 
 
 @contextlib.contextmanager

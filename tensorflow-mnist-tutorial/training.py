@@ -214,8 +214,12 @@ def check_output(parser, flag, path, extension):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         parser.error(f"{flag} {path}: the folder {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        parser.error(f"{flag} {path}: the folder {directory} is not writable")
+    if os.path.isdir(path):
+        parser.error(f"{flag} {path}: that is a folder; give a file's name")
+    try:
+        mnistdata.check_writable(directory)
+    except UserError as e:
+        parser.error(f"{flag} {path}: {e}")
 
 
 def has_display():
@@ -251,6 +255,8 @@ def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
         stop(f"error: {e}")
     except KeyboardInterrupt:
         stop(f"interrupted at step {loop.step}")
+    if loop.unwritten and not in_notebook.active():
+        sys.exit(1)  # each was told in its own line as it failed
 
 
 class StopBetweenSteps:
@@ -299,6 +305,7 @@ class Loop:
         self.in_notebook = in_notebook.active()
         self.tests = []  # (step, accuracy, loss) of every test pass
         self.pads = []  # drawing pads opened from the live window
+        self.unwritten = []  # the files asked for that the file system refused, one line each
         rate = model["learning_rate"]
         # fetched with the training stats: a tensor when it decays, a constant otherwise
         self.learning_rate = rate if isinstance(rate, tf.Tensor) else tf.constant(rate or 0.0)
@@ -352,9 +359,9 @@ class Loop:
                 self.report.close()
                 self.print_summary(sess, weights, biases)
                 if args.results:
-                    self.write_results()
+                    self.write(self.write_results)
                 self.report_mistakes(data)
-                model_dir = self.save_model(sess)
+                model_dir = self.write(lambda: self.save_model(sess))
         except BaseException:
             self.report.close()
             if self.animation:
@@ -368,9 +375,22 @@ class Loop:
             if model_dir and self.animation.show == "window":
                 pad = lambda: self.pads.append(  # noqa: E731  its own process and window
                     subprocess.Popen([sys.executable, DRAW_SCRIPT, "--model", model_dir]))
-            self.animation.finish(png=args.save_png, draw=pad)
+            if args.save_png:
+                self.write(lambda: self.animation.save_png(args.save_png))
+            if args.save_movie:
+                self.write(self.animation.save_movie)
+            self.animation.finish(draw=pad)
         for pad in self.pads:
             pad.wait()  # the model folder may be a temporary one, removed when this script ends
+
+    def write(self, output):
+        """Write one of the files asked for. If the file system refuses (a full disk), say so in one
+        line now and go on with the others: an hour of training is not lost to one picture."""
+        try:
+            return output()
+        except UserError as e:
+            print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr, flush=True)
+            self.unwritten.append(str(e))
 
     def say(self, remarks):
         """What the watcher saw in the curves: a line, and a label on the chart."""
@@ -386,8 +406,7 @@ class Loop:
         report = diagnosis.mistakes(data.test_images, data.test_labels.argmax(1), self.final_probabilities)
         print(diagnosis.confused_line(report, self.held_out), flush=True)
         if self.args.save_report:
-            with mnistdata.atomic_file(self.args.save_report) as f:
-                visualisation.report_figure(report, self.held_out).savefig(f, format="png", dpi=visualisation.DPI)
+            self.write(lambda: visualisation.save_report(report, self.held_out, self.args.save_report))
         if self.animation:
             self.animation.set_report(report, self.held_out)
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from mnistdata import atomic_file, current_umask
+from mnistdata import UserError, atomic_file, current_umask
 
 PANELS = ("accuracy", "loss", "training digits", "weights", "biases", "test digits")
 LAYOUTS = {  # key: panels shown, numbered 1 to 6 as above
@@ -178,12 +178,18 @@ def report_figure(report, held_out="test"):
     return figure
 
 
+def save_report(report, held_out, path):
+    """--save-report FILE.png: the report alone as a PNG file."""
+    with atomic_file(path) as f:
+        report_figure(report, held_out).savefig(f, format="png", dpi=DPI)
+
+
 class Animation:
     """The figure, the numbers behind it, and where it is shown (see `show` above).
 
     The training loop calls add_training / add_test / add_spread with new numbers, tick() at every
-    step, and finish() at the end. layout is the first view, a key of LAYOUTS; the PNG and the movie
-    show it too.
+    step, save_png() and save_movie() for the files asked for, and finish() at the end. layout is
+    the first view, a key of LAYOUTS; the PNG and the movie show it too.
     """
 
     def __init__(self, title, iterations, show=None, weights_title="Weights", biases_title="Biases",
@@ -513,20 +519,30 @@ class Animation:
             self.movie.add(np.asarray(self.figure.canvas.buffer_rgba())[..., :3])
             self.show_panels(layout)
 
-    def finish(self, png=None, draw=None):
-        """The PNG and the movie, in the first view, and the final frame; then, in a window, wait
-        for it to be closed, with draw() (if given) called on the key D. In a notebook the final
-        picture stays in the cell."""
-        if png:
-            layout = self.layout
-            self.show_panels(self.start_layout)
-            self.update_artists()
-            with atomic_file(png) as f:
+    def save_png(self, path):
+        """The panels as they are now, in the first view, into a PNG file."""
+        layout = self.layout
+        self.show_panels(self.start_layout)
+        self.update_artists()
+        try:
+            with atomic_file(path) as f:
                 self.figure.savefig(f, format="png", dpi=DPI)
+        finally:
             self.show_panels(layout)
+
+    def save_movie(self):
+        """Complete the movie: it appears under its name only if ffmpeg wrote all of it."""
+        movie, self.movie = self.movie, None
+        movie.close()
+
+    def finish(self, draw=None):
+        """The final frame; then, in a window, wait for it to be closed, with draw() (if given)
+        called on the key D. In a notebook the final picture stays in the cell. A movie not saved
+        by now is abandoned."""
         self.draw()
         if self.movie:
-            self.movie.close()
+            self.movie.abandon()
+            self.movie = None
         self.stop_events()
         if self.show == "inline" and self.report is not None:  # the mistakes, below the panels
             from IPython.display import Image, display
@@ -645,7 +661,10 @@ class MovieWriter:
 
         self.path, self.fps = path, fps
         directory = os.path.dirname(os.path.abspath(path))
-        fd, self.temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".mp4")
+        try:
+            fd, self.temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".mp4")
+        except OSError as e:
+            raise UserError(f"cannot write {path}: {e.strerror or e}") from e
         os.close(fd)
         width, height = FIGURE_INCHES[0] * DPI, FIGURE_INCHES[1] * DPI
         self.size = (int(width), int(height))
@@ -654,20 +673,45 @@ class MovieWriter:
             quality=None, bitrate=None, output_params=["-crf", "23", "-preset", "veryfast"],
             macro_block_size=8, ffmpeg_log_level="error")
         self.writer.send(None)
-        self.frames = 0
+        self.frames, self.failed = 0, False
 
     def add(self, rgb):
+        """One more frame; if ffmpeg has stopped (a full disk), training goes on and close() says so."""
+        if self.failed:
+            return
         width, height = self.size
         frame = np.full((height, width, 3), 255, dtype=np.uint8)  # a resized window: crop or pad
         h, w = min(height, rgb.shape[0]), min(width, rgb.shape[1])
         frame[:h, :w] = rgb[:h, :w]
-        self.writer.send(frame.tobytes())
+        try:
+            self.writer.send(frame.tobytes())
+        except (OSError, StopIteration):
+            self.failed = True
+            return
         self.frames += 1
 
     def close(self):
-        self.writer.close()
-        os.chmod(self.temporary, 0o666 & ~current_umask())  # mkstemp makes it private
-        os.replace(self.temporary, self.path)
+        """Rename the movie into place once ffmpeg has written every frame; otherwise a UserError.
+
+        ffmpeg's exit status does not reach us through imageio-ffmpeg, so the file is read back:
+        a movie cut short by a full disk has no index and cannot be read."""
+        import imageio_ffmpeg
+
+        try:
+            self.writer.close()
+            try:
+                frames, _ = imageio_ffmpeg.count_frames_and_secs(self.temporary)
+            except (RuntimeError, OSError):
+                frames = None
+            if self.failed or frames != self.frames:
+                raise UserError(f"cannot write {self.path}: ffmpeg could not finish it (is the disk full?)")
+            os.chmod(self.temporary, 0o666 & ~current_umask())  # mkstemp makes it private
+            os.replace(self.temporary, self.path)
+        except OSError as e:
+            raise UserError(f"cannot write {self.path}: {e.strerror or e}") from e
+        finally:
+            if os.path.exists(self.temporary):
+                os.unlink(self.temporary)
 
     def abandon(self):
         try:

@@ -31,6 +31,18 @@ def clean_env(**changes):
     return env
 
 
+def small_disk(limit):
+    """For subprocess's preexec_fn: the child's writes fail past limit bytes a file (EFBIG, "File
+    too large"), as writes to a full disk fail, from the kernel itself, not from a patched Python."""
+    import resource
+    import signal
+
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
 def run_python(args, cwd=None, env=None, timeout=600):
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env or clean_env(),
                           capture_output=True, text=True, timeout=timeout)

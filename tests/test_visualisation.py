@@ -1,5 +1,6 @@
 """Promises of the six-panel animation: what it draws, how its keys behave, what it exports,
 and that a real window under a real X server answers real key presses."""
+import json
 import os
 import re
 import runpy
@@ -19,7 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 import visualisation  # noqa: E402
-from conftest import TUTORIAL, clean_env, run_python, screenshot, screenshot_once  # noqa: E402
+from conftest import TUTORIAL, clean_env, run_python, screenshot, screenshot_once, small_disk  # noqa: E402
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
 
@@ -69,9 +70,9 @@ def trained_animation(mnist, tmp_path, monkeypatch, capsys):
     captured = {}
     finish = visualisation.Animation.finish
 
-    def keep(self, png=None, **options):
+    def keep(self, **options):
         captured["animation"] = self
-        finish(self, png, **options)
+        finish(self, **options)
 
     monkeypatch.setattr(visualisation.Animation, "finish", keep)
     png = tmp_path / "end.png"
@@ -122,7 +123,7 @@ def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbe
     captured = {}
     finish = visualisation.Animation.finish
     monkeypatch.setattr(visualisation.Animation, "finish",
-                        lambda self, png=None, **options: (captured.update(animation=self), finish(self, png, **options)))
+                        lambda self, **options: (captured.update(animation=self), finish(self, **options)))
     script = os.path.join(TUTORIAL, "mnist_1.0_softmax.py")
     monkeypatch.setattr(sys, "argv", [script, "--headless", "--iterations", "200", "--validation", "5000",
                                       "--save-png", str(tmp_path / "end.png")])
@@ -302,12 +303,46 @@ def test_layout_chooses_what_the_png_shows(mnist, tmp_path):
     ("--save-png", "/no/such/folder/picture.png", "does not exist"),
     ("--save-movie", "movie.avi", "must end in .mp4"),
     ("--tensorboard", "/proc/version/logs", "cannot create"),
+    # /proc takes no files, for root too, though its permissions say it may: the folder is tried
+    ("--results", "/proc/figures.json", "the folder /proc takes no new files"),
+    ("--save-report", "/proc/report.png", "the folder /proc takes no new files"),
+    ("--save-model", "/proc/model", "the folder /proc takes no new files"),
+    ("--results", "/tmp", "must end in .json"),
+    ("--results", "{folder}", "that is a folder; give a file's name"),
 ])
-def test_export_paths_are_checked_before_training(flag, value, message):
-    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), flag, value])
+def test_export_paths_are_checked_before_training(flag, value, message, tmp_path):
+    folder = tmp_path / "figures.json"
+    folder.mkdir()
+    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), flag, value.format(folder=folder)])
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_file_refused_at_the_end_costs_one_line_and_not_the_others(mnist, tmp_path):
+    """A disk that fills up during training: each file it refuses is one line and exit status 1;
+    the files that fit are written all the same, and nothing half-written is left behind.
+    Here the kernel refuses writes past 50 kB a file."""
+    files = {"results": tmp_path / "figures.json", "model": tmp_path / "model",  # about 1 kB and 34 kB
+             "report": tmp_path / "report.png", "png": tmp_path / "end.png", "movie": tmp_path / "run.mp4"}
+    script = "mnist_1.0_softmax.py"
+    result = subprocess.run(
+        [sys.executable, os.path.join(TUTORIAL, script), "--headless", "--iterations", "300",
+         "--results", str(files["results"]), "--save-model", str(files["model"]),
+         "--save-report", str(files["report"]), "--save-png", str(files["png"]),
+         "--save-movie", str(files["movie"])],
+        env=clean_env(), capture_output=True, text=True, timeout=300, preexec_fn=small_disk(50_000))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"{script}: error: cannot write {files['report']}: File too large",
+        f"{script}: error: cannot write {files['png']}: File too large",
+        f"{script}: error: cannot write {files['movie']}: ffmpeg could not finish it (is the disk full?)"]
+    assert "final test accuracy" in result.stdout  # the run itself was reported as usual
+    figures = json.loads(files["results"].read_text())
+    assert figures["steps"] == 300 and figures["final_accuracy"] > 0.85
+    assert (files["model"] / "saved_model.pb").is_file()
+    assert sorted(os.listdir(tmp_path)) == ["figures.json", "model"]  # no .partial- files left
 
 
 # --- a real window on a real X server -----------------------------------------------------------
