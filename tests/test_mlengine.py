@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, clean_env, run_python
+from conftest import ROOT, clean_env, run_python, small_disk
 
 MLENGINE = os.path.join(ROOT, "mlengine")
 DATA_DIR = os.path.join(ROOT, "tensorflow-mnist-tutorial", "data")
@@ -333,6 +333,29 @@ def test_a_job_dir_that_cannot_be_written_is_one_line(tmp_path, mnist):
     assert result.returncode == 1
     lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
     assert len(lines) == 1 and lines[0].startswith("trainer: error: cannot write to"), result.stderr[-2000:]
+
+
+def test_a_model_folder_that_cannot_be_made_is_one_line_before_training(tmp_path, mnist):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_trainer(tmp_path / "job", "--train-steps", "10", env=clean_env(AIP_MODEL_DIR=str(blocker / "model")))
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    assert lines == [f"trainer: error: cannot write to {blocker}: {blocker} is not a directory"], result.stderr[-2000:]
+    assert "training:" not in result.stdout and not (tmp_path / "job" / "checkpoints" / "checkpoint").exists()
+
+
+def test_a_disk_that_fills_during_a_job_is_one_line(tmp_path, mnist):
+    """The full-size network (no SMALL): its graph fits in 1 MB, its first checkpoint (about 8 MB,
+    written before step 1) does not, and the kernel refuses the write as a full disk would."""
+    job = tmp_path / "job"
+    result = subprocess.run([sys.executable, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir", str(job),
+                             "--train-steps", "5"], cwd=MLENGINE, env=clean_env(), capture_output=True, text=True,
+                            timeout=300, preexec_fn=small_disk(1_000_000))
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    assert lines == [f"trainer: error: cannot write to {job / 'checkpoints'}: File too large"], result.stderr[-2000:]
+    assert not (job / "model").exists()
 
 
 # --- the trainer's container, replayed from its Dockerfile --------------------------------------

@@ -1,4 +1,5 @@
 """The training run behind trainer.task: graph, MonitoredTrainingSession, hooks, export."""
+import contextlib
 import math
 import os
 import signal
@@ -35,8 +36,8 @@ def train(args, cluster):
     print(f"trainer: training on {device_in_use()}", flush=True)  # after the server: it must come first
 
     found = data.find_files(args.data_dir)
-    if cluster.is_chief:
-        for directory in (args.checkpoints_dir, args.logs_dir):
+    if cluster.is_chief:  # the model's folder is made at the end, in a folder that must take it
+        for directory in (args.checkpoints_dir, args.logs_dir, os.path.dirname(args.model_dir.rstrip("/")) or "."):
             check_writable(directory)
 
     tf.set_random_seed(args.seed)
@@ -55,17 +56,18 @@ def train(args, cluster):
         config.device_filters.extend(["/job:ps", f"/job:{cluster.job}/task:{cluster.index}"])
     if cluster.distributed and not cluster.is_chief:
         wait_for_chief(server, config, stop)
-    with tf.train.MonitoredTrainingSession(
-            master=server.target if server else "", is_chief=cluster.is_chief,
-            checkpoint_dir=args.checkpoints_dir, summary_dir=args.logs_dir, hooks=hooks,
-            chief_only_hooks=[EvaluationHook(graph, args, stop)], save_checkpoint_steps=args.checkpoint_every,
-            save_checkpoint_secs=None, save_summaries_steps=args.log_every, log_step_count_steps=None,
-            config=config) as session:
-        start = session.run(graph["global_step"])
-        if start and cluster.is_chief:
-            print(f"resuming from the checkpoint at step {start}", flush=True)
-        while not session.should_stop():
-            session.run(graph["train_op"])
+    with refused_writes_in_one_line(args):
+        with tf.train.MonitoredTrainingSession(
+                master=server.target if server else "", is_chief=cluster.is_chief,
+                checkpoint_dir=args.checkpoints_dir, summary_dir=args.logs_dir, hooks=hooks,
+                chief_only_hooks=[EvaluationHook(graph, args, stop)], save_checkpoint_steps=args.checkpoint_every,
+                save_checkpoint_secs=None, save_summaries_steps=args.log_every, log_step_count_steps=None,
+                config=config) as session:
+            start = session.run(graph["global_step"])
+            if start and cluster.is_chief:
+                print(f"resuming from the checkpoint at step {start}", flush=True)
+            while not session.should_stop():
+                session.run(graph["train_op"])
 
     if stop.signalled:
         where = f"; checkpoint written to {args.checkpoints_dir}" if cluster.is_chief else ""
@@ -73,7 +75,8 @@ def train(args, cluster):
               f"same directories to resume", flush=True)
         return EXIT_TERMINATED
     if cluster.is_chief and not args.no_export:
-        export.saved_model(args.checkpoints_dir, args.model_dir, args.hp)
+        with refused_writes_in_one_line(args):
+            export.saved_model(args.checkpoints_dir, args.model_dir, args.hp)
         print(f"SavedModel exported to {args.model_dir}", flush=True)
     return 0
 
@@ -143,6 +146,25 @@ def check_writable(directory):
         tf.io.gfile.remove(probe)
     except tf.errors.OpError as e:
         raise data.UserError(f"cannot write to {directory}: {e.message}") from None
+
+
+@contextlib.contextmanager
+def refused_writes_in_one_line(args):
+    """TensorFlow's error about a file in one of the job's folders (a full disk, a bucket that is
+    gone) as one line; other errors keep their traceback. The checkpoints already written stay."""
+    try:
+        yield
+    except tf.errors.OpError as e:
+        # a graph's error names the file in a line of its own, after where the operation was made
+        lines = [line.strip() for line in (e.message or str(e)).splitlines() if not line.strip().startswith("File ")]
+        for directory in (args.checkpoints_dir, args.logs_dir, args.model_dir):
+            for line in lines:
+                if directory in line:  # "PATH; reason" names a temporary file: the reason is what matters
+                    path, _, reason = line.rpartition("; ")
+                    raise data.UserError(f"cannot write to {directory}: {reason if directory in path else line}") from None
+        raise
+    except OSError as e:  # the export's own renames, on a local disk
+        raise data.UserError(f"cannot write {e.filename or args.model_dir}: {e.strerror or e}") from None
 
 
 def build_graph(args, found, shuffle_seed):
