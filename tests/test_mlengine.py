@@ -20,14 +20,20 @@ DATA_DIR = os.path.join(ROOT, "tensorflow-mnist-tutorial", "data")
 SMALL = ["--hp-conv1", "4", "--hp-conv2", "8", "--hp-conv3", "12", "--hp-dense", "100"]
 
 
-def trainer_command(job_dir, *flags):
+def trainer_command(job_dir, *flags, network=SMALL):
     return [sys.executable, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir", str(job_dir),
-            *SMALL, *flags]
+            *network, *flags]
 
 
-def run_trainer(job_dir, *flags, env=None, timeout=600):
-    return subprocess.run(trainer_command(job_dir, *flags), cwd=MLENGINE, env=env or clean_env(),
-                          capture_output=True, text=True, timeout=timeout)
+def run_trainer(job_dir, *flags, env=None, timeout=600, network=SMALL, preexec_fn=None):
+    return subprocess.run(trainer_command(job_dir, *flags, network=network), cwd=MLENGINE, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn)
+
+
+def error_lines(result):
+    """What the trainer wrote to stderr, less TensorFlow's C++ start-up notices."""
+    return [line for line in result.stderr.strip().splitlines()
+            if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
 
 
 def reported_accuracies(output):
@@ -331,7 +337,7 @@ def test_a_job_dir_that_cannot_be_written_is_one_line(tmp_path, mnist):
     blocker.write_text("not a folder")
     result = run_trainer(blocker / "job", "--train-steps", "10")
     assert result.returncode == 1
-    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    lines = error_lines(result)
     assert len(lines) == 1 and lines[0].startswith("trainer: error: cannot write to"), result.stderr[-2000:]
 
 
@@ -340,7 +346,7 @@ def test_a_model_folder_that_cannot_be_made_is_one_line_before_training(tmp_path
     blocker.write_text("not a folder")
     result = run_trainer(tmp_path / "job", "--train-steps", "10", env=clean_env(AIP_MODEL_DIR=str(blocker / "model")))
     assert result.returncode == 1
-    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    lines = error_lines(result)
     assert lines == [f"trainer: error: cannot write to {blocker}: {blocker} is not a directory"], result.stderr[-2000:]
     assert "training:" not in result.stdout and not (tmp_path / "job" / "checkpoints" / "checkpoint").exists()
 
@@ -349,11 +355,9 @@ def test_a_disk_that_fills_during_a_job_is_one_line(tmp_path, mnist):
     """The full-size network (no SMALL): its graph fits in 1 MB, its first checkpoint (about 8 MB,
     written before step 1) does not, and the kernel refuses the write as a full disk would."""
     job = tmp_path / "job"
-    result = subprocess.run([sys.executable, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir", str(job),
-                             "--train-steps", "5"], cwd=MLENGINE, env=clean_env(), capture_output=True, text=True,
-                            timeout=300, preexec_fn=small_disk(1_000_000))
+    result = run_trainer(job, "--train-steps", "5", network=[], timeout=300, preexec_fn=small_disk(1_000_000))
     assert result.returncode == 1
-    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("I0000", "E0000", "W0000", "WARNING: All"))]
+    lines = error_lines(result)
     assert lines == [f"trainer: error: cannot write to {job / 'checkpoints'}: File too large"], result.stderr[-2000:]
     assert not (job / "model").exists()
 
