@@ -20,7 +20,7 @@ half the neurons of the one before: 28x28x4 = 3136, 14x14x8 = 1568, 7x7x12 = 588
 """
 import math
 
-import training  # flags, data and training loop shared by every script: read it later
+import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)
@@ -64,6 +64,28 @@ accuracy = tf.reduce_mean(tf.cast(is_correct, tf.float32))
 learning_rate = 0.0001 + tf.train.exponential_decay(0.003, step, 2000, 1 / math.e)
 train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy)
 
-training.run(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-             train_step=train_step, step=step, learning_rate=learning_rate,
-             weights=[W1, W2, W3, W4, W5], biases=[B1, B2, B3, B4, B5])
+# Panels 4 and 5 show the spread of all the weights and of all the biases as training goes on.
+allweights = tf.concat([tf.reshape(W, [-1]) for W in (W1, W2, W3, W4, W5)], 0)
+allbiases = tf.concat([tf.reshape(B, [-1]) for B in (B1, B2, B3, B4, B5)], 0)
+
+# The run. Up to here nothing was computed: the lines above only describe a graph. A Session runs
+# it, with real images fed into the placeholders through feed_dict.
+mnist = training.load_mnist(args)  # mnist.train.next_batch(100): the next 100 images and labels
+show = training.Show(args, mnist)  # the progress lines, the six panels, the report at the end
+with tf.Session(config=args.session_config) as sess:
+    sess.run(tf.global_variables_initializer())  # the weights and biases take their starting values
+    for i in show.steps():  # 0, 1, ..., --iterations; Ctrl-C or closing the window ends the loop
+        batch_X, batch_Y = mnist.train.next_batch(args.batch_size)
+        train_data = {X: batch_X, Y_: batch_Y, step: i}  # the step sets the learning rate
+        if i % args.log_every == 0 or i == args.iterations:  # success on the batch about to be learnt?
+            a, c, probabilities, lr = sess.run([accuracy, cross_entropy, Y, learning_rate], train_data)
+            show.training(i, a, c, batch_X, batch_Y, probabilities, lr)
+        if i % args.test_every == 0 or i == args.iterations:  # success on digits it never learns from?
+            test_data = {X: mnist.test.images, Y_: mnist.test.labels}
+            a, c, probabilities = training.run_in_slices(sess, [accuracy, cross_entropy, Y], test_data,
+                                                         args.test_batch_size)
+            weights, biases = sess.run([allweights, allbiases])
+            show.test(i, a, c, probabilities, weights, biases)
+        if i < args.iterations:  # the last round only measures
+            sess.run(train_step, feed_dict=train_data)  # the learning: one small step down the gradient
+    show.finish(sess, X, Y)  # the summary and the report of mistakes; --save-model keeps the network

@@ -23,7 +23,7 @@ the batch: with batch norm they stay in a steady range, and no neuron dies (stuc
 """
 import math
 
-import training  # flags, data and training loop shared by every script: read it later
+import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)
@@ -86,11 +86,28 @@ with tf.control_dependencies(moving_average_updates):  # update the averages at 
     train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy)
 
 # Panels 4 and 5: for each neuron, its largest value over the batch.
-normalised_max = [tf.reduce_max(Yl, axis=0) for Yl in (Y1l, Y2l, Y3l, Y4l)]
-activation_max = [tf.reduce_max(Yn, axis=0) for Yn in (Y1, Y2, Y3, Y4)]
+normalised_max = tf.concat([tf.reduce_max(Yl, axis=0) for Yl in (Y1l, Y2l, Y3l, Y4l)], 0)
+activation_max = tf.concat([tf.reduce_max(Yn, axis=0) for Yn in (Y1, Y2, Y3, Y4)], 0)
 
-training.run(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-             train_step=train_step, step=step, learning_rate=learning_rate,
-             training_feed={is_test: False}, testing_feed={is_test: True},
-             weights=[W1, W2, W3, W4, W5], biases=[O1, O2, O3, O4, B5],
-             panels={"Normalised sums, batch max": normalised_max, "Activations, batch max": activation_max})
+# The run. Up to here nothing was computed: the lines above only describe a graph. A Session runs
+# it, with real images fed into the placeholders through feed_dict.
+mnist = training.load_mnist(args)  # mnist.train.next_batch(100): the next 100 images and labels
+show = training.Show(args, mnist, panels=("Normalised sums, batch max", "Activations, batch max"))
+with tf.Session(config=args.session_config) as sess:
+    sess.run(tf.global_variables_initializer())  # the weights and offsets take their starting values
+    for i in show.steps():  # 0, 1, ..., --iterations; Ctrl-C or closing the window ends the loop
+        batch_X, batch_Y = mnist.train.next_batch(args.batch_size)
+        train_data = {X: batch_X, Y_: batch_Y, step: i, is_test: False}  # the batch's own statistics
+        as_tested = {**train_data, is_test: True}  # the same batch, measured with the moving averages
+        if i % args.log_every == 0 or i == args.iterations:  # success on the batch about to be learnt?
+            a, c, probabilities, lr = sess.run([accuracy, cross_entropy, Y, learning_rate], as_tested)
+            show.training(i, a, c, batch_X, batch_Y, probabilities, lr)
+        if i % args.test_every == 0 or i == args.iterations:  # success on digits it never learns from?
+            test_data = {X: mnist.test.images, Y_: mnist.test.labels, is_test: True}
+            a, c, probabilities = training.run_in_slices(sess, [accuracy, cross_entropy, Y], test_data,
+                                                         args.test_batch_size)
+            normalised, activations = sess.run([normalised_max, activation_max], as_tested)
+            show.test(i, a, c, probabilities, normalised, activations)
+        if i < args.iterations:  # the last round only measures
+            sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
+    show.finish(sess, X, Y, {is_test: True})  # the summary and the report; --save-model keeps the network

@@ -23,7 +23,7 @@ for every channel and every one of the 128 numbers, its largest output over the 
 """
 import math
 
-import training  # flags, data and training loop shared by every script: read it later
+import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=30000, test_every=500)  # 61 test passes, not 301
@@ -71,8 +71,9 @@ def augment(images):
                                                  fill_value=0.0, interpolation="BILINEAR")
 
 
-# Training reads augmented images, testing the images as they are.
-XA = tf.cond(is_test, lambda: X, lambda: augment(X))
+# The loop runs this on every training batch and feeds what comes out to X; test images are
+# fed as they are.
+augmented = augment(X)
 
 
 def batchnorm(Ylogits, Offset, convolutional=False):
@@ -96,7 +97,7 @@ def convolution(Y, W, O, stride, padding):
 
 
 # "VALID": no padding, the image shrinks by the patch size minus one; "SAME" with stride 2 halves it.
-Y1 = convolution(XA, W1, O1, 1, "VALID")
+Y1 = convolution(X, W1, O1, 1, "VALID")
 Y2 = convolution(Y1, W2, O2, 1, "VALID")
 Y3 = tf.nn.dropout(convolution(Y2, W3, O3, 2, "SAME"), rate=1 - pkeep)
 Y4 = convolution(Y3, W4, O4, 1, "VALID")
@@ -119,11 +120,29 @@ with tf.control_dependencies(moving_average_updates):  # update the averages at 
     train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy)
 
 # Panels 4 and 5: for each channel or neuron, its largest output over the batch.
-conv_max = [tf.reduce_max(Yc, axis=[0, 1, 2]) for Yc in (Y1, Y2, Y3, Y4, Y5, Y6)]
-dense_max = [tf.reduce_max(YY, axis=0)]
+conv_max = tf.concat([tf.reduce_max(Yc, axis=[0, 1, 2]) for Yc in (Y1, Y2, Y3, Y4, Y5, Y6)], 0)
+dense_max = tf.reduce_max(YY, axis=0)
 
-training.run(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-             train_step=train_step, step=step, learning_rate=learning_rate,
-             training_feed={is_test: False, pkeep: 0.6}, testing_feed={is_test: True, pkeep: 1.0},
-             weights=[W1, W2, W3, W4, W5, W6, W7, W8], biases=[O1, O2, O3, O4, O5, O6, O7, B8],
-             panels={"Conv activations, batch max": conv_max, "Dense activations, batch max": dense_max})
+# The run. Up to here nothing was computed: the lines above only describe a graph. A Session runs
+# it, with real images fed into the placeholders through feed_dict.
+mnist = training.load_mnist(args)  # mnist.train.next_batch(100): the next 100 images and labels
+show = training.Show(args, mnist, panels=("Conv activations, batch max", "Dense activations, batch max"))
+with tf.Session(config=args.session_config) as sess:
+    sess.run(tf.global_variables_initializer())  # the weights and offsets take their starting values
+    for i in show.steps():  # 0, 1, ..., --iterations; Ctrl-C or closing the window ends the loop
+        batch_X, batch_Y = mnist.train.next_batch(args.batch_size)
+        batch_X = sess.run(augmented, {X: batch_X})  # shifted, turned and zoomed: new digits every step
+        train_data = {X: batch_X, Y_: batch_Y, step: i, is_test: False, pkeep: 0.6}
+        as_tested = {**train_data, is_test: True, pkeep: 1.0}  # the same batch, measured as a test is
+        if i % args.log_every == 0 or i == args.iterations:  # success on the batch about to be learnt?
+            a, c, probabilities, lr = sess.run([accuracy, cross_entropy, Y, learning_rate], as_tested)
+            show.training(i, a, c, batch_X, batch_Y, probabilities, lr)
+        if i % args.test_every == 0 or i == args.iterations:  # success on digits it never learns from?
+            test_data = {X: mnist.test.images, Y_: mnist.test.labels, is_test: True, pkeep: 1.0}
+            a, c, probabilities = training.run_in_slices(sess, [accuracy, cross_entropy, Y], test_data,
+                                                         args.test_batch_size)
+            conv, dense = sess.run([conv_max, dense_max], as_tested)
+            show.test(i, a, c, probabilities, conv, dense)
+        if i < args.iterations:  # the last round only measures
+            sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
+    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary, report; --save-model keeps it

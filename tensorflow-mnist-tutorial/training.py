@@ -1,18 +1,23 @@
-"""The command line and the training loop shared by every numbered script.
-
-A script builds its model, then hands the pieces to `run`:
+"""The command line, the data and the picture shared by every numbered script; the lesson,
+building the graph and running it, is in the script itself:
 
     args = training.setup(__doc__, iterations=10000)   # flags, graph mode, seeds
     ... placeholders, variables, model, loss, accuracy, optimizer ...
-    training.run(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-                 train_step=train_step, weights=[W1, ...], biases=[B1, ...])
+    mnist = training.load_mnist(args)                  # mnist.train.next_batch(100), mnist.test.images
+    show = training.Show(args, mnist)                  # progress lines, the six panels, the reports
+    with tf.Session(config=args.session_config) as sess:
+        sess.run(tf.global_variables_initializer())
+        for i in show.steps():                          # 0, 1, ..., --iterations
+            batch_X, batch_Y = mnist.train.next_batch(args.batch_size)
+            ... every --log-every steps: sess.run([accuracy, cross_entropy, ...]) -> show.training(...)
+            ... every --test-every steps: the same on mnist.test -> show.test(...)
+            sess.run(train_step, feed_dict={X: batch_X, Y_: batch_Y, ...})
+        show.finish(sess, X, Y)
 
-`run` loads MNIST, feeds mini-batches from the training set (reshuffled every epoch), prints the
-accuracy and loss on the batch about to be trained every --log-every steps and on all 10,000 test
-images every --test-every steps, and ends with the final and best test accuracy, the training time
-and the digits most often confused. The model code never changes for any of this. The loop itself
-is `Loop.loop`: feed a batch, report on it, test now and then, train. In a Jupyter notebook (%run mnist_X.py) the
-lines give way to a progress bar and the picture is drawn in the cell: see in_notebook.py.
+Show prints the codelab's progress lines (a progress bar in a Jupyter notebook, where %run draws
+the picture in the cell: see in_notebook.py), draws the panels, notes what it sees in the curves,
+and at the end writes the files asked for. Ctrl-C or closing the window ends the loop between
+two steps, and the script with one line.
 """
 import argparse
 import atexit
@@ -202,6 +207,11 @@ def setup(description, iterations, batch_size=100, test_every=100):
     tf.set_random_seed(args.seed)
     tensorflow.config.experimental.enable_op_determinism()  # same seed, same numbers
     args.rng = np.random.default_rng(args.seed)
+    # the script's tf.Session(config=args.session_config): --threads CPU threads per operation
+    args.session_config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
+                                         inter_op_parallelism_threads=args.threads)
+    if not in_notebook.active():
+        sys.excepthook = one_line_for_user_errors
     return args
 
 
@@ -229,34 +239,22 @@ def has_display():
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run(args, *, X, Y_, Y, cross_entropy, accuracy, train_step, weights, biases,
-        step=None, learning_rate=None, training_feed=None, testing_feed=None, panels=None):
-    """Train the model and report on it; a problem the user can fix ends in one line and exit 1.
+class Interrupted(KeyboardInterrupt):
+    """A second Ctrl-C, which stops at once: one line in a terminal (see setup) and in a notebook."""
 
-    X, Y_          placeholders for images [batch, 28, 28, 1] and one-hot labels [batch, 10]
-    Y              the model's predictions [batch, 10] (the live animation shows them)
-    cross_entropy  the loss, a batch mean; accuracy: the share of the batch recognised
-    train_step     the optimizer's minimize() operation
-    weights, biases  the Variables, for the spread of their values
-    step           optional placeholder fed the step number (for learning-rate decay)
-    learning_rate  optional number or tensor, printed beside the step
-    training_feed, testing_feed  extra placeholder values, e.g. {pkeep: 0.75} and {pkeep: 1.0}
-    panels         optional {title: tensors, title: tensors} shown in panels 4 and 5 instead of the
-                   weights and biases, e.g. activations; they are computed on the current
-                   training batch with the testing feed
-    """
-    loop = Loop(args, X=X, Y_=Y_, Y=Y, cross_entropy=cross_entropy, accuracy=accuracy,
-                train_step=train_step, weights=weights, biases=biases, step=step,
-                learning_rate=learning_rate, training_feed=training_feed or {},
-                testing_feed=testing_feed or {}, panels=panels)
-    try:
-        loop.train()
-    except UserError as e:
-        stop(f"error: {e}")
-    except KeyboardInterrupt:
-        stop(f"interrupted at step {loop.step}")
-    if loop.unwritten and not in_notebook.active():
-        sys.exit(1)  # each was told in its own line as it failed
+    def _render_traceback_(self):  # IPython shows this instead of a traceback
+        return [f"{os.path.basename(sys.argv[0])}: {self}"]
+
+
+def one_line_for_user_errors(kind, error, traceback):
+    """sys.excepthook in a terminal: an interrupt or a UserError that reaches the top is one line;
+    anything else (a bug, maybe in a learner's change to the loop) keeps its traceback."""
+    if issubclass(kind, Interrupted):
+        print(f"{os.path.basename(sys.argv[0])}: {error}", file=sys.stderr, flush=True)
+    elif issubclass(kind, UserError):
+        print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr, flush=True)
+    else:
+        sys.__excepthook__(kind, error, traceback)
 
 
 class StopBetweenSteps:
@@ -271,8 +269,8 @@ class StopBetweenSteps:
     SIGINT is ignored (nohup) or handled by someone else, nothing changes.
     """
 
-    def __init__(self):
-        self.asked, self.previous = False, None
+    def __init__(self, describe=lambda: "interrupted"):
+        self.asked, self.previous, self.describe = False, None, describe
 
     def __enter__(self):
         if (threading.current_thread() is threading.main_thread()
@@ -282,91 +280,224 @@ class StopBetweenSteps:
 
     def ask(self, signum, frame):
         if self.asked:
-            raise KeyboardInterrupt
+            raise Interrupted(self.describe())
         self.asked = True
 
     def check(self):
         if self.asked:
             self.asked = False  # answered
-            raise KeyboardInterrupt
+            raise Interrupted(self.describe())
 
     def __exit__(self, kind, error, traceback):
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
         if kind is None:
             self.check()  # asked during the last step: stop before the report
 
 
-class Loop:
-    def __init__(self, args, **model):
-        self.args = args
-        self.model = model
-        self.step = 0
-        self.in_notebook = in_notebook.active()
-        self.tests = []  # (step, accuracy, loss) of every test pass
-        self.pads = []  # drawing pads opened from the live window
-        self.unwritten = []  # the files asked for that the file system refused, one line each
-        rate = model["learning_rate"]
-        # fetched with the training stats: a tensor when it decays, a constant otherwise
-        self.learning_rate = rate if isinstance(rate, tf.Tensor) else tf.constant(rate or 0.0)
+class Batches:
+    """mnist.train: next_batch(n) gives n images as floats in [0, 1], [n, 28, 28, 1], and their
+    one-hot labels [n, 10]. Every epoch visits each training image once, in a new order (--seed)."""
 
-    def train(self):
-        args, m = self.args, self.model
+    def __init__(self, images, labels, rng):
+        self.images, self.labels, self.rng = images, labels, rng  # images stay bytes until drawn
+        self.order, self.size = None, None
+
+    def next_batch(self, size):
+        if size != self.size:
+            self.order, self.size = shuffled_batches(len(self.images), size, self.rng), size
+        indices = next(self.order)
+        return mnistdata.to_float(self.images[indices]), self.labels[indices]
+
+    def __len__(self):
+        return len(self.images)
+
+
+class Images:
+    """mnist.test: all the held-out images at once, .images [n, 28, 28, 1] and .labels [n, 10]."""
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.images)
+
+
+class Mnist:
+    """What load_mnist gives a script: mnist.train, mnist.test, and mnist.held_out, the name of
+    what mnist.test holds: "test", or "validation" with --validation."""
+
+    def __init__(self, train, test, held_out):
+        self.train, self.test, self.held_out = train, test, held_out
+
+
+def load_mnist(args):
+    """MNIST as the codelab's scripts read it, or one line and exit 1 when it cannot be had."""
+    try:
         data = mnistdata.load(args.data_dir, one_hot=True, pixels_as_bytes=True)
-        self.held_out = "test"
+        held_out = "test"
         if args.validation:
             if args.validation >= len(data.train_images):
                 raise UserError(f"--validation {args.validation} leaves no training images "
                                 f"(the training set has {len(data.train_images)})")
-            n, self.held_out = args.validation, "validation"
+            n, held_out = args.validation, "validation"
             data = data._replace(train_images=data.train_images[:-n], train_labels=data.train_labels[:-n],
                                  test_images=data.train_images[-n:], test_labels=data.train_labels[-n:])
-        # The test set is converted to floats once (31 MB), not at each of the ~100 test passes;
-        # the training set stays in bytes and each batch is converted as it is drawn.
-        data = data._replace(test_images=mnistdata.to_float(data.test_images))
         if args.batch_size > len(data.train_images):
             raise UserError(f"--batch-size {args.batch_size} is larger than the training set "
                             f"({len(data.train_images)} images)")
-        weights, biases = flat(m["weights"]), flat(m["biases"])
-        self.predicted = tf.argmax(m["Y"], 1)
-        histograms = {"weights": weights, "biases": biases}
-        if m["panels"]:  # e.g. activations, in place of the weights and biases
-            self.panel_titles = list(m["panels"])
-            self.panel_values = [flat(tensors) for tensors in m["panels"].values()]
-            histograms.update(zip(map(tag_name, self.panel_titles), self.panel_values))
-        else:
-            self.panel_titles, self.panel_values = ["Weights", "Biases"], [weights, biases]
-        self.summaries = Summaries(run_folder(args), histograms) if args.tensorboard else None
-        self.print_header(data)
-        steps_per_epoch = len(data.train_images) / args.batch_size
+    except UserError as e:
+        stop(f"error: {e}")
+    # The test set is converted to floats once (31 MB), not at each of the ~100 test passes; the
+    # training set stays in bytes and each batch is converted as it is drawn.
+    return Mnist(Batches(data.train_images, data.train_labels, args.rng),
+                 Images(mnistdata.to_float(data.test_images), data.test_labels), held_out)
+
+
+def run_in_slices(sess, fetches, feed_dict, slice_size):
+    """sess.run(fetches, feed_dict) over many images, slice_size images at a time.
+
+    At once, 10,000 test images through a large convolutional network take gigabytes; in slices
+    the memory stays that of one slice (--test-batch-size) and the answers are the same: a number
+    (a mean over the images, like accuracy) is averaged over the slices weighted by their size,
+    and rows, one per image (like Y), are joined. Feeds of one row per image are sliced; the others
+    (pkeep, the step) go to every slice as they are.
+    """
+    count = max(len(value) for value in feed_dict.values() if np.ndim(value) > 0)
+    totals = None
+    for start in range(0, count, slice_size):
+        piece = {key: value[start:start + slice_size] if np.ndim(value) > 0 and len(value) == count else value
+                 for key, value in feed_dict.items()}
+        values = sess.run(fetches, piece)
+        size = min(slice_size, count - start)
+        if totals is None:
+            totals = [[] for _ in values]
+        for total, value in zip(totals, values):
+            total.append(value * size if np.ndim(value) == 0 else value)
+    return [sum(total) / count if np.ndim(total[0]) == 0 else np.concatenate(total) for total in totals]
+
+
+class Show:
+    """Everything a script shows of its training, fed with what its loop measures.
+
+        show = training.Show(args, mnist)
+        for i in show.steps():                  # 0 .. --iterations
+            ...
+            show.training(i, accuracy, loss, batch_X, batch_Y, predictions, learning_rate)
+            show.test(i, accuracy, loss, predictions, weights, biases)
+        show.finish(sess, X, Y, {pkeep: 1.0})
+
+    It prints the codelab's progress lines (a progress bar in a notebook), draws the six panels in
+    a window, in a notebook cell or off-screen for --save-png and --save-movie, notes what it sees
+    in the curves, writes TensorBoard summaries, and at the end the summary, --results,
+    --save-report and --save-model. The loop decides what is measured and when; Show only shows.
+    panels names what panels 4 and 5 show the spread of (weights and biases unless told).
+    """
+
+    def __init__(self, args, mnist, panels=("Weights", "Biases")):
+        self.args, self.mnist, self.held_out = args, mnist, mnist.held_out
+        self.panel_titles = list(panels)
+        self.in_notebook = in_notebook.active()
+        self.tests = []  # (step, accuracy, loss) of every test pass
+        self.probabilities = None  # of every held-out image, at the last test pass
+        self.spread = None  # the values of panels 4 and 5 at the last test pass
+        self.pads = []  # drawing pads opened from the live window
+        self.unwritten = []  # the files asked for that the file system refused, one line each
+        self.step, self.stopped, self.finished, self.seconds = 0, None, False, None
+        self.print_header()
+        steps_per_epoch = len(mnist.train) / args.batch_size
         self.report = (in_notebook.ProgressBar(os.path.basename(sys.argv[0]), args.iterations, steps_per_epoch,
-                                            self.held_out)
-                       if self.in_notebook else Lines(self, steps_per_epoch))
+                                               self.held_out)
+                       if self.in_notebook else Lines(self.held_out, steps_per_epoch))
         self.animation = self.open_animation()
         self.watcher = diagnosis.Watcher(args.iterations, self.held_out)
+        self.summaries = (Summaries(run_folder(args), ["weights", "biases"] if panels == ("Weights", "Biases")
+                                    else list(map(tag_name, self.panel_titles)))
+                          if args.tensorboard else None)
+        if self.in_notebook:  # a problem in the loop must not leave a bar running and a figure open
+            shell = sys.modules["IPython"].get_ipython()
+            shell.events.register("post_run_cell", self.after_the_cell)
 
-        config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
-                                inter_op_parallelism_threads=args.threads)
+    # --- what the loop calls ----------------------------------------------------------------------
+
+    def steps(self):
+        """The step numbers 0, 1, ..., --iterations. Between two steps the live window is kept
+        alive (and waits while paused with Space); Ctrl-C or closing the window ends the loop
+        there, and finish() then stops the script with one line."""
+        started = time.perf_counter()
         try:
-            with tf.Session(config=config) as sess:
-                sess.run(tf.global_variables_initializer())
-                if self.summaries:
-                    self.summaries.open(sess.graph)
-                started = time.perf_counter()
-                with StopBetweenSteps() as self.interrupt:
-                    self.loop(sess, data)
-                self.seconds = time.perf_counter() - started
-                self.report.close()
-                self.print_summary(sess, weights, biases)
-                if args.results:
-                    self.write(self.write_results)
-                self.report_mistakes(data)
-                model_dir = self.write(lambda: self.save_model(sess))
-        except BaseException:
+            with StopBetweenSteps(lambda: f"interrupted at step {self.step}") as self.interrupt:
+                for i in range(self.args.iterations + 1):
+                    if i > 0 and not self.between_steps():
+                        return
+                    self.step = i
+                    yield i
+                if not self.between_steps():
+                    return
+        except Interrupted as e:  # Ctrl-C while the last reports were made
+            self.stopped = str(e)
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def between_steps(self):
+        if self.animation and not self.animation.tick(until=lambda: self.interrupt.asked):
+            self.stopped = f"the window was closed at step {self.step}: training stopped"
+            return False
+        if self.interrupt.asked:  # Ctrl-C, or the notebook's interrupt button
+            self.stopped = f"interrupted at step {self.step}"
+            return False
+        return True
+
+    def training(self, step, accuracy, loss, images, labels, probabilities, learning_rate=None):
+        """Accuracy and loss on a training batch, the batch itself (images, one-hot labels) and the
+        network's answers for it (probabilities, one row per image)."""
+        self.report.training(step, accuracy, loss, learning_rate)
+        self.say(self.watcher.add_training(step, accuracy, loss))
+        if self.animation:
+            self.animation.add_training(step, accuracy, loss, images, np.argmax(labels, 1),
+                                        np.argmax(probabilities, 1))
+        if self.summaries:
+            scalars = {"accuracy/training": accuracy, "loss/training": loss}
+            if learning_rate is not None:
+                scalars["learning_rate"] = learning_rate
+            self.summaries.scalars(step, scalars)
+
+    def test(self, step, accuracy, loss, probabilities, weights, biases):
+        """Accuracy and loss on all the held-out images (mnist.test), the network's answers for each
+        (probabilities), and the values whose spread panels 4 and 5 show (weights and biases, or
+        whatever the script named in panels)."""
+        self.tests.append((step, accuracy, loss))
+        self.probabilities, self.spread = probabilities, (weights, biases)
+        self.report.test(step, accuracy, loss)
+        self.say(self.watcher.add_test(step, accuracy, loss))
+        if self.animation:
+            shown = visualisation.TEST_DIGITS
+            self.animation.add_test(step, accuracy, loss, self.mnist.test.images[:shown],
+                                    np.argmax(self.mnist.test.labels[:shown], 1), np.argmax(probabilities[:shown], 1))
+            self.animation.add_spread(step, np.ravel(weights), np.ravel(biases))
+            self.write(self.animation.frame)
+        if self.summaries:
+            self.summaries.scalars(step, {"accuracy/test": accuracy, "loss/test": loss})
+            self.summaries.histograms(step, [weights, biases])
+
+    def finish(self, sess, X, Y, testing_feed=None):
+        """After the loop: the summary, the files asked for, the report of the mistakes; in a window,
+        wait until it is closed. --save-model keeps the network from X to Y, with testing_feed
+        (e.g. {pkeep: 1.0}) fixed in it. A stopped loop ends the script here, in one line."""
+        args = self.args
+        self.finished = True
+        try:
             self.report.close()
-            if self.animation:
-                self.animation.abandon()
-            raise
+            if self.stopped or not self.tests:
+                if self.animation:
+                    self.animation.abandon()
+                stop(self.stopped or "error: the loop ended before any test pass: nothing to report")
+            self.print_summary(sess)
+            if args.results:
+                self.write(self.write_results)
+            self.report_mistakes()
+            model_dir = self.write(lambda: self.save_model(sess, X, Y, testing_feed or {}))
         finally:
             if self.summaries:
                 self.summaries.close()
@@ -382,6 +513,22 @@ class Loop:
             self.animation.finish(draw=pad)
         for pad in self.pads:
             pad.wait()  # the model folder may be a temporary one, removed when this script ends
+        if self.unwritten and not self.in_notebook:
+            sys.exit(1)  # each was told in its own line as it failed
+
+    # --- the rest ---------------------------------------------------------------------------------
+
+    def after_the_cell(self, result=None):
+        """In a notebook, after the cell that ran the script: if the loop never reached finish() (an
+        error, a second interrupt), the bar is closed and the picture left where training stopped."""
+        sys.modules["IPython"].get_ipython().events.unregister("post_run_cell", self.after_the_cell)
+        if not self.finished:
+            self.finished = True
+            self.report.close()
+            if self.animation:
+                self.animation.abandon()
+            if self.summaries:
+                self.summaries.close()
 
     def write(self, output):
         """Write one of the files asked for. If the file system refuses (a full disk), say so in one
@@ -399,30 +546,28 @@ class Loop:
             if self.animation:
                 self.animation.add_remark(remark)
 
-    def report_mistakes(self, data):
-        """The confusion matrix and the surest mistakes of the final network on the test set (the
-        last test pass): the five most confused pairs printed, the rest for --save-report and the
+    def report_mistakes(self):
+        """The confusion matrix and the surest mistakes of the network on the held-out images at the
+        last test pass: the five most confused pairs printed, the rest for --save-report and the
         window's key M."""
-        report = diagnosis.mistakes(data.test_images, data.test_labels.argmax(1), self.final_probabilities)
+        test = self.mnist.test
+        report = diagnosis.mistakes(test.images, np.argmax(test.labels, 1), self.probabilities)
         print(diagnosis.confused_line(report, self.held_out), flush=True)
         if self.args.save_report:
             self.write(lambda: visualisation.save_report(report, self.held_out, self.args.save_report))
         if self.animation:
             self.animation.set_report(report, self.held_out)
 
-    def save_model(self, sess):
+    def save_model(self, sess, X, Y, testing_feed):
         """The trained network as a folder: where --save-model says, or a temporary one for the
         live window's drawing pad; None when neither wants one."""
-        args, m = self.args, self.model
+        args = self.args
         directory = args.save_model
         if not directory and self.animation and self.animation.show == "window":
             directory = tempfile.mkdtemp(prefix="mnist-model-")
             atexit.register(shutil.rmtree, directory, ignore_errors=True)
         if directory:
-            fixed = dict(m["testing_feed"])
-            if m["step"] is not None:
-                fixed[m["step"]] = args.iterations
-            savedmodel.save(sess, directory, m["X"], m["Y"], fixed)
+            savedmodel.save(sess, directory, X, Y, testing_feed)
             if args.save_model:
                 print(f"model saved to {directory}: python3 {os.path.relpath(DRAW_SCRIPT)} --model "
                       f"{directory} to draw digits for it", flush=True)
@@ -450,118 +595,34 @@ class Loop:
             return visualisation.Animation(title, args.iterations, **options)
         return None
 
-    def loop(self, sess, data):
-        """The lesson: feed a mini-batch, report on it, now and then test on the held-out images,
-        and train one step on the batch."""
-        args = self.args
-        train = self.training_step(sess)
-        batches = shuffled_batches(len(data.train_images), args.batch_size, args.rng)
-        for i in range(args.iterations + 1):
-            self.step = i
-            last = i == args.iterations
-            feed, labels = self.feed(data, next(batches), i)
-            if i % args.log_every == 0 or last:
-                self.report_training(sess, feed, labels, i)
-            if i % args.test_every == 0 or last:
-                self.test(sess, data, feed, i)
-            if self.animation and not self.animation.tick(until=lambda: self.interrupt.asked):
-                raise UserError(f"the window was closed at step {i}: training stopped")
-            self.interrupt.check()  # Ctrl-C, or the notebook's interrupt button
-            if not last:
-                train(feed)
-
-    def training_step(self, sess):
-        """One step of the optimizer on a feed, through a callable made once: it skips the work
-        sess.run repeats on every call to match the fetches and feeds (it counts for small models)."""
-        m = self.model
-        keys = [m["X"], m["Y_"]] + ([m["step"]] if m["step"] is not None else [])
-        extra = list(m["training_feed"].items())
-        step = sess.make_callable(m["train_step"], keys + [key for key, _ in extra])
-        return lambda feed: step(*[feed[key] for key in keys], *[value for _, value in extra])
-
-    def feed(self, data, indices, i):
-        """The placeholders' values for one mini-batch: images as floats, one-hot labels, the step."""
-        m = self.model
-        feed = {m["X"]: mnistdata.to_float(data.train_images[indices]), m["Y_"]: data.train_labels[indices]}
-        if m["step"] is not None:
-            feed[m["step"]] = i
-        return feed, data.train_labels[indices].argmax(1)
-
-    def report_training(self, sess, feed, labels, i):
-        """Accuracy and loss on the batch about to be trained, measured as a test would (no dropout)."""
-        m = self.model
-        accuracy, loss, rate, predicted = sess.run(
-            [m["accuracy"], m["cross_entropy"], self.learning_rate, self.predicted], {**feed, **m["testing_feed"]})
-        self.report.training(i, accuracy, loss, rate)
-        self.say(self.watcher.add_training(i, accuracy, loss))
-        if self.animation:
-            self.animation.add_training(i, accuracy, loss, feed[m["X"]], labels, predicted)
-        if self.summaries:
-            self.summaries.scalars(i, {"accuracy/training": accuracy, "loss/training": loss, "learning_rate": rate})
-
-    def test(self, sess, data, feed, i):
-        """Accuracy and loss on every held-out image; the panels and summaries follow."""
-        m, animation = self.model, self.animation
-        accuracy, loss, predicted = self.test_pass(sess, data, i)
-        self.tests.append((i, accuracy, loss))
-        self.report.test(i, accuracy, loss)
-        self.say(self.watcher.add_test(i, accuracy, loss))
-        if animation or self.summaries:
-            panel_feed = {**feed, **m["testing_feed"]}  # panels may show activations of this batch
-            values = sess.run(self.panel_values, panel_feed)
-            if animation:
-                shown = len(predicted)
-                animation.add_test(i, accuracy, loss, data.test_images[:shown],
-                                   data.test_labels[:shown].argmax(1), predicted)
-                animation.add_spread(i, *values)
-                animation.frame()
-            if self.summaries:
-                self.summaries.scalars(i, {"accuracy/test": accuracy, "loss/test": loss})
-                self.summaries.histograms(sess, i, panel_feed)
-
-    def test_pass(self, sess, data, i):
-        """Accuracy and loss over the whole test set, a slice at a time to bound the memory. The
-        last pass also keeps every probability, for the report of the mistakes."""
-        m, size = self.model, self.args.test_batch_size
-        total_accuracy = total_loss = 0.0
-        predictions = []  # of the first test images, for the animation
-        last = i == self.args.iterations
-        probabilities = []
-        for start in range(0, len(data.test_images), size):
-            images = data.test_images[start:start + size]
-            feed = {m["X"]: images, m["Y_"]: data.test_labels[start:start + size], **m["testing_feed"]}
-            if m["step"] is not None:
-                feed[m["step"]] = i
-            accuracy, loss, predicted, *Y = sess.run(
-                [m["accuracy"], m["cross_entropy"], self.predicted] + ([m["Y"]] if last else []), feed)
-            total_accuracy += accuracy * len(images)  # both are batch means: weight by slice size
-            total_loss += loss * len(images)
-            if start < visualisation.TEST_DIGITS:
-                predictions.append(predicted)
-            probabilities += Y
-        if last:
-            self.final_probabilities = np.concatenate(probabilities)
-        predictions = np.concatenate(predictions)[:visualisation.TEST_DIGITS]
-        return total_accuracy / len(data.test_images), total_loss / len(data.test_images), predictions
-
-    def print_header(self, data):
-        m, args = self.model, self.args
-        count = lambda tensors: sum(int(np.prod(t.shape.as_list())) for t in tensors)  # noqa: E731
+    def print_header(self):
+        args, mnist = self.args, self.mnist
+        # what training learns: weights are matrices and patches, biases (and offsets, scales) rows
+        variables = tf.trainable_variables()
+        count = lambda rank1: sum(int(np.prod(v.shape.as_list())) for v in variables  # noqa: E731
+                                  if (v.shape.rank == 1) == rank1)
         print(f"{os.path.basename(sys.argv[0])}: {args.iterations} steps of {args.batch_size} "
-              f"images, seed {args.seed}; {len(data.train_images)} training and "
-              f"{len(data.test_images)} {self.held_out} images; {count(m['weights'])} weights and "
-              f"{count(m['biases'])} biases to learn", flush=True)
+              f"images, seed {args.seed}; {len(mnist.train)} training and "
+              f"{len(mnist.test)} {self.held_out} images; {count(False)} weights and "
+              f"{count(True)} biases to learn", flush=True)
 
-    def print_summary(self, sess, weights, biases):
+    def print_summary(self, sess):
         args = self.args
         final, best = self.final(), self.best()
-        images = args.iterations * args.batch_size
-        weights, biases = sess.run([weights, biases])
+        steps = self.steps_trained()
+        images = steps * args.batch_size
+        values = sess.run(tf.trainable_variables())
+        weights = np.concatenate([np.ravel(v) for v in values if np.ndim(v) > 1] or [np.zeros(1)])
+        biases = np.concatenate([np.ravel(v) for v in values if np.ndim(v) == 1] or [np.zeros(1)])
         print(f"weights range from {weights.min():.3f} to {weights.max():.3f}, biases from "
               f"{biases.min():.3f} to {biases.max():.3f}")
         print(f"final {self.held_out} accuracy {final[1]:.4f} (best {best[1]:.4f} at step {best[0]}); "
-              f"{args.iterations} steps in {self.seconds:.1f} s, {images / self.seconds:,.0f} training images/s",
+              f"{steps} steps in {self.seconds:.1f} s, {images / self.seconds:,.0f} training images/s",
               flush=True)
+
+    def steps_trained(self):
+        """The step of the last test pass: the loop may have stopped before --iterations."""
+        return self.final()[0]
 
     def final(self):
         """(step, accuracy, loss) of the last test pass."""
@@ -577,10 +638,10 @@ class Loop:
         final, best = self.final(), self.best()
         results = {
             "script": os.path.basename(sys.argv[0]), "seed": args.seed, "held_out": self.held_out,
-            "steps": args.iterations, "batch_size": args.batch_size,
+            "steps": self.steps_trained(), "batch_size": args.batch_size,
             "final_accuracy": round(float(final[1]), 4), "best_accuracy": round(float(best[1]), 4),
             "best_step": best[0], "training_s": round(self.seconds, 2),
-            "images_per_s": round(args.iterations * args.batch_size / self.seconds, 1),
+            "images_per_s": round(self.steps_trained() * args.batch_size / self.seconds, 1),
             "tests": [{"step": step, "accuracy": round(float(accuracy), 4), "loss": round(float(loss), 4)}
                       for step, accuracy, loss in self.tests],
         }
@@ -591,9 +652,9 @@ class Loop:
 class Lines:
     """The terminal's report: the codelab's progress lines, one per report."""
 
-    def __init__(self, loop, steps_per_epoch):
-        self.held_out, self.steps_per_epoch = loop.held_out, steps_per_epoch
-        self.shows_rate = loop.model["learning_rate"] is not None
+    def __init__(self, held_out, steps_per_epoch):
+        self.held_out, self.steps_per_epoch = held_out, steps_per_epoch
+        self.shows_rate = False  # once the loop reports a learning rate, the lines make room for it
 
     def training(self, step, accuracy, loss, learning_rate):
         print(f"{self.prefix(step, learning_rate)}  training: accuracy {accuracy:.4f}  loss {loss:9.4f}",
@@ -606,6 +667,7 @@ class Lines:
     def prefix(self, step, learning_rate):
         """The start of a progress line; the learning rate is shown on training lines only."""
         text = f"step {step:6d}  epoch {step / self.steps_per_epoch:6.2f}"
+        self.shows_rate = self.shows_rate or learning_rate is not None
         if self.shows_rate:
             text += f"  lr {learning_rate:.6f}" if learning_rate is not None else " " * 12
         return text
@@ -615,26 +677,31 @@ class Lines:
 
 
 class Summaries:
-    """--tensorboard: the printed numbers as scalars, the weights and biases as histograms."""
+    """--tensorboard: the printed numbers as scalars, the values of panels 4 and 5 as histograms.
 
-    def __init__(self, directory, histograms):
-        self.directory, self.writer = directory, None
-        self.histogram_op = tf.summary.merge([tf.summary.histogram(tag, values)
-                                              for tag, values in histograms.items()])
+    The histograms are TensorBoard's own, made by TensorFlow from the numbers the loop hands over,
+    in a session of their own: the script's graph and its Session are not touched.
+    """
 
-    def open(self, graph):
-        self.writer = tf.summary.FileWriter(self.directory, graph)
+    def __init__(self, directory, tags):
+        self.writer = tf.summary.FileWriter(directory, tf.get_default_graph())
+        with tf.Graph().as_default() as graph:
+            self.values = [tf.placeholder(tf.float32, [None]) for _ in tags]
+            self.histogram_op = tf.summary.merge([tf.summary.histogram(tag, values)
+                                                  for tag, values in zip(tags, self.values)])
+        self.session = tf.Session(graph=graph)
 
     def scalars(self, step, values):
         values = [tf.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
         self.writer.add_summary(tf.Summary(value=values), step)
 
-    def histograms(self, sess, step, feed):
-        self.writer.add_summary(sess.run(self.histogram_op, feed), step)
+    def histograms(self, step, arrays):
+        feed = {placeholder: np.ravel(array) for placeholder, array in zip(self.values, arrays)}
+        self.writer.add_summary(self.session.run(self.histogram_op, feed), step)
 
     def close(self):
-        if self.writer:
-            self.writer.close()
+        self.writer.close()
+        self.session.close()
 
 
 def run_folder(args):
@@ -653,10 +720,6 @@ def run_folder(args):
 def tag_name(title):
     """A TensorBoard tag from a panel title: "Conv activations, batch max" -> conv_activations_batch_max."""
     return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
-
-
-def flat(tensors):
-    return tf.concat([tf.reshape(t, [-1]) for t in tensors], axis=0)
 
 
 def shuffled_batches(count, batch_size, rng):
