@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TUTORIAL = os.path.join(os.path.dirname(HERE), "tensorflow-mnist-tutorial")
 RUNS = os.path.join(HERE, "runs.jsonl")
 RESULTS = os.path.join(HERE, "RESULTS.md")
+PAIRED_RUNS = os.path.join(HERE, "paired_runs.jsonl")  # benchmarks/paired.py
 
 sys.path.insert(0, TUTORIAL)
 import lessons  # noqa: E402  the numbered scripts: the one list
@@ -345,11 +346,48 @@ def write_results(runs, tf_version):
         f"first progress line. "
         f"{sum(verdicts)} of {len(verdicts)} checks met.",
     ]
-    text = "\n".join(lines + fresh_lines + breakdown + live_lines + notebook_lines + commands) + "\n"
+    paired_lines = paired_section()
+    text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(temporary, RESULTS)
+
+
+def paired_section():
+    """benchmarks/paired.py's runs: two copies of the tutorial timed run by run on one machine."""
+    if not os.path.exists(PAIRED_RUNS):
+        return []
+    with open(PAIRED_RUNS) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    lines = ["", "## Before and after, paired on one machine", "",
+             "`python3 benchmarks/paired.py --before DIR`: the same script at its defaults, headless, "
+             "from another copy of the repository (DIR, a `git worktree` of an earlier commit) and from "
+             "this one, one right after the other on the same machine. Training seconds and final "
+             "accuracy are the scripts' own --results figures.", "",
+             "| script | seed | machine | before: commit, training s | after: commit, training s "
+             "| after / before | final accuracy, after (before) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    letters = {}
+    pairs = {}
+    for r in runs:
+        pairs.setdefault((r["script"], r["seed"], r["machine"]), {})[r["side"]] = r
+    ratios = {}
+    for (script, seed, where), pair in sorted(pairs.items()):
+        if set(pair) != {"before", "after"}:
+            continue
+        before, after = pair["before"], pair["after"]
+        letter = letters.setdefault(where, chr(ord("P") + len(letters)))
+        ratio = after["training_s"] / before["training_s"]
+        ratios.setdefault(script, []).append(ratio)
+        lines.append(f"| {script} | {seed} | {letter} | {before['commit']}, {before['training_s']:.1f} "
+                     f"| {after['commit']}, {after['training_s']:.1f} | {ratio:.3f} "
+                     f"| {after['final_accuracy']:.4f} ({before['final_accuracy']:.4f}) |")
+    lines += ["", "Median after / before: " + "; ".join(
+        f"{script} {statistics.median(r):.3f}" for script, r in sorted(ratios.items())) + ". Machines: "
+        + "; ".join(f"{letter} = {where}" for where, letter in letters.items()) + ". Commands: "
+        + "; ".join(sorted({f"`{r['command']}`" for r in runs if r["side"] == "after"})) + "."]
+    return lines
 
 
 def command_row(r):
