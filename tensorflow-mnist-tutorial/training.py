@@ -288,10 +288,14 @@ class StopBetweenSteps:
             self.asked = False  # answered
             raise Interrupted(self.describe())
 
-    def __exit__(self, kind, error, traceback):
+    def restore(self):
+        """Give SIGINT its handler back; once is enough."""
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
             self.previous = None
+
+    def __exit__(self, kind, error, traceback):
+        self.restore()
         if kind is None:
             self.check()  # asked during the last step: stop before the report
 
@@ -349,6 +353,8 @@ def load_mnist(args):
                             f"({len(data.train_images)} images)")
     except UserError as e:
         stop(f"error: {e}")
+    except KeyboardInterrupt:  # while MNIST is fetched, the first time
+        stop("interrupted at step 0")
     # The test set is converted to floats once (31 MB), not at each of the ~100 test passes; the
     # training set stays in bytes and each batch is converted as it is drawn.
     return Mnist(Batches(data.train_images, data.train_labels, args.rng),
@@ -399,12 +405,19 @@ class Show:
         self.args, self.mnist, self.held_out = args, mnist, mnist.held_out
         self.panel_titles = list(panels)
         self.in_notebook = in_notebook.active()
+        self.report = self.animation = self.summaries = None
+        self.step, self.stopped, self.finished, self.seconds = 0, None, False, None
+        if self.in_notebook:  # a problem before finish() must not leave a bar running, a figure open
+            shell = sys.modules["IPython"].get_ipython()
+            shell.events.register("post_run_cell", self.after_the_cell)
+        # From here on Ctrl-C only asks, and the loop stops at its next step: also while the window
+        # opens and the Session starts, before the loop's first step.
+        self.interrupt = StopBetweenSteps(lambda: f"interrupted at step {self.step}").__enter__()
         self.tests = []  # (step, accuracy, loss) of every test pass
         self.probabilities = None  # of every held-out image, at the last test pass
         self.spread = None  # the values of panels 4 and 5 at the last test pass
         self.pads = []  # drawing pads opened from the live window
         self.unwritten = []  # the files asked for that the file system refused, one line each
-        self.step, self.stopped, self.finished, self.seconds = 0, None, False, None
         self.print_header()
         steps_per_epoch = len(mnist.train) / args.batch_size
         self.report = (in_notebook.ProgressBar(os.path.basename(sys.argv[0]), args.iterations, steps_per_epoch,
@@ -415,9 +428,6 @@ class Show:
         self.summaries = (Summaries(run_folder(args), ["weights", "biases"] if panels == ("Weights", "Biases")
                                     else list(map(tag_name, self.panel_titles)))
                           if args.tensorboard else None)
-        if self.in_notebook:  # a problem in the loop must not leave a bar running and a figure open
-            shell = sys.modules["IPython"].get_ipython()
-            shell.events.register("post_run_cell", self.after_the_cell)
 
     # --- what the loop calls ----------------------------------------------------------------------
 
@@ -427,17 +437,14 @@ class Show:
         there, and finish() then stops the script with one line."""
         started = time.perf_counter()
         try:
-            with StopBetweenSteps(lambda: f"interrupted at step {self.step}") as self.interrupt:
-                for i in range(self.args.iterations + 1):
-                    if i > 0 and not self.between_steps():
-                        return
-                    self.step = i
-                    yield i
+            for i in range(self.args.iterations + 1):
+                self.step = i
                 if not self.between_steps():
                     return
-        except Interrupted as e:  # Ctrl-C while the last reports were made
-            self.stopped = str(e)
+                yield i
+            self.between_steps()  # Ctrl-C while the last reports were made
         finally:
+            self.interrupt.restore()
             self.seconds = time.perf_counter() - started
 
     def between_steps(self):
@@ -487,6 +494,7 @@ class Show:
         (e.g. {pkeep: 1.0}) fixed in it. A stopped loop ends the script here, in one line."""
         args = self.args
         self.finished = True
+        self.interrupt.restore()  # the loop may have ended early, with a break
         try:
             self.report.close()
             if self.stopped or not self.tests:
@@ -522,9 +530,11 @@ class Show:
         """In a notebook, after the cell that ran the script: if the loop never reached finish() (an
         error, a second interrupt), the bar is closed and the picture left where training stopped."""
         sys.modules["IPython"].get_ipython().events.unregister("post_run_cell", self.after_the_cell)
+        self.interrupt.restore()
         if not self.finished:
             self.finished = True
-            self.report.close()
+            if self.report:
+                self.report.close()
             if self.animation:
                 self.animation.abandon()
             if self.summaries:
