@@ -90,4 +90,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, weights, biases)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # the learning: one small step down the gradient
-    show.finish(sess, X, Y)  # the summary and the report of mistakes; --save-model keeps the network
+    show.finish(sess, X, Y, {pkeep: 1.0})  # summary and report; --save-model keeps it as tested

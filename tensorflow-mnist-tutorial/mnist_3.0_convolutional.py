@@ -5,6 +5,8 @@ neuron looks at a small patch only, and every neuron of a channel shares the sam
 patch slides over the image: it becomes a detector for one small shape, wherever it is. Sliding
 with a stride of 2 halves the width and height, which replaces max-pooling. Each layer has about
 half the neurons of the one before: 28x28x4 = 3136, 14x14x8 = 1568, 7x7x12 = 588, then 200.
+As the codelab asks, 2.2's dropout is left out (3.1 brings it back); 2.1's learning-rate decay,
+Adam and the rest of the training stay.
 
     X  [batch, 28, 28, 1]
      |  convolution 5x5, stride 1, ReLU    W1 [5, 5, 1, 4]    B1 [4]
@@ -88,4 +90,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, weights, biases)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # the learning: one small step down the gradient
-    show.finish(sess, X, Y)  # the summary and the report of mistakes; --save-model keeps the network
+    show.finish(sess, X, Y)  # summary and report; --save-model keeps it as tested

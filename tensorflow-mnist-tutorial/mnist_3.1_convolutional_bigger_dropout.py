@@ -4,8 +4,8 @@
 while its accuracy stalls below 99%. A good way to size a network: make it a bit too big, then
 stop it overfitting with dropout. Here the patches grow (6x6, 5x5, 4x4), the channels go from
 4, 8, 12 to 6, 12, 24, and the 200 dense neurons get dropout (pkeep 0.75). The convolutional
-layers get none: their weights are shared across the whole image, so dropping single outputs
-there hardly constrains them.
+layers get none, as the codelab explains: their weights are shared across the whole image, so
+dropping single outputs there hardly constrains them. These are the codelab's own choices.
 
     X  [batch, 28, 28, 1]
      |  convolution 6x6, stride 1, ReLU    W1 [6, 6, 1, 6]    B1 [6]
@@ -92,4 +92,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, weights, biases)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # the learning: one small step down the gradient
-    show.finish(sess, X, Y)  # the summary and the report of mistakes; --save-model keeps the network
+    show.finish(sess, X, Y, {pkeep: 1.0})  # summary and report; --save-model keeps it as tested

@@ -110,4 +110,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, normalised, activations)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
-    show.finish(sess, X, Y, {is_test: True})  # the summary and the report; --save-model keeps the network
+    show.finish(sess, X, Y, {is_test: True})  # summary and report; --save-model keeps it as tested

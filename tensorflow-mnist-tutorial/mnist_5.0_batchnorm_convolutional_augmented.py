@@ -9,9 +9,7 @@ twice. Much larger changes would make some digits ambiguous. Test images are not
 network is 4.2's; its learning rate decays 2.5 times more slowly, for the 3 times longer
 training, and the test set is measured every 500 steps rather than every 100.
 
-    X  [batch, 28, 28, 1]
-     |  in training only: each image shifted, turned and zoomed at random
-    XA [batch, 28, 28, 1]
+    X  [batch, 28, 28, 1]   in training: each batch shifted, turned and zoomed (augmented) first
      |  convolution 6x6, stride 1, batch norm, ReLU    W1 [6, 6, 1, 24]    O1 [24]
     Y1 [batch, 28, 28, 24]
      |  convolution 5x5, stride 2, batch norm, ReLU    W2 [5, 5, 24, 48]   O2 [48]
@@ -136,4 +134,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, conv, dense)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
-    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary, report; --save-model keeps it
+    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary and report; --save-model keeps it as tested

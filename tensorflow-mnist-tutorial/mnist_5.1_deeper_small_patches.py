@@ -3,10 +3,12 @@
 5.0 keeps most of its 708,000 weights in one dense layer (3136 x 200), where memorising happens.
 Here two 3x3 convolutions in a row see a 5x5 area, as one 5x5 convolution would, with fewer
 weights and one more ReLU; a 5x5 convolution of stride 2 then halves the image, and dropout
-follows (pkeep 0.6). Twice; then a 4x4 convolution without padding turns the last 4x4 image into
-128 numbers, and 128 x 10 weights read the digit from them: 325,000 weights in eight layers, the
-first seven batch-normalised. The learning rate starts at Adam's usual 0.001 and shrinks by 5%
-every epoch (600 steps).
+follows. Twice; then a 4x4 convolution without padding turns the last 4x4 image into 128
+numbers, and 128 x 10 weights read the digit from them: 325,000 weights in eight layers, the first
+seven batch-normalised. Dropout (pkeep 0.6) now follows the two halving convolutions and the 128
+numbers, not the dense layer that is gone: unlike 3.1's few channels, each of their 32 or 64
+channels sums up a whole region. The learning rate starts at Adam's usual 0.001 and shrinks by
+5% every epoch (600 steps).
 
     X  [batch, 28, 28, 1]   in training: shifted, turned and zoomed at random, as in 5.0
     Y1 [batch, 26, 26, 32]  convolution 3x3, no padding          W1 [3, 3, 1, 32]    O1 [32]
@@ -145,4 +147,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, conv, dense)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
-    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary, report; --save-model keeps it
+    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary and report; --save-model keeps it as tested

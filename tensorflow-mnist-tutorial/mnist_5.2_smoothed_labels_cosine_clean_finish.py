@@ -150,4 +150,4 @@ with tf.Session(config=args.session_config) as sess:
             show.test(i, a, c, probabilities, conv, dense)
         if i < args.iterations:  # the last round only measures
             sess.run(train_step, feed_dict=train_data)  # a step down the gradient; the averages follow
-    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary, report; --save-model keeps it
+    show.finish(sess, X, Y, {is_test: True, pkeep: 1.0})  # summary and report; --save-model keeps it as tested
