@@ -250,7 +250,7 @@ def write_results(runs, tf_version):
         "graph; the scripts now augment each batch in their loop, before feeding it (so that the "
         "training panel shows what is learnt). The networks, schedules and augmentation are the same, "
         "but the random draws are not: the same seed now gives other numbers than these rows. 1.0 to "
-        "4.2 print the same lines as before, step for step.",
+        "4.2 print the same progress lines as before, step for step.",
         "",
         "Machines: " + "; ".join(f"{letter} = {name}" for name, letter in letters.items())
         + f". TensorFlow {tf_version}, oneDNN {onednn}. Figures from different machines are not "

@@ -251,3 +251,102 @@ def test_a_python_without_tensorflow_gets_one_line_telling_what_to_install(tmp_p
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install -r requirements.txt" in lines[0], result.stderr
+
+
+# --- the lesson's loop, in the script itself ------------------------------------------------------
+
+def script_tree(script):
+    with open(os.path.join(TUTORIAL, script)) as f:
+        return ast.parse(f.read())
+
+
+def calls(node, owner, method):
+    """The calls owner.method(...) anywhere inside node."""
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == method and isinstance(n.func.value, ast.Name) and n.func.value.id == owner]
+
+
+def feed_dict_named(tree, name):
+    """The dictionary assigned to `name` in the script's loop, as {key name: value source}."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name] \
+                and isinstance(node.value, ast.Dict):
+            return {ast.unparse(k): ast.unparse(v) for k, v in zip(node.value.keys, node.value.values) if k}
+    return None
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_script_runs_its_own_session_and_training_loop(script):
+    tree = script_tree(script)
+    # with tf.Session(...) as sess:
+    sessions = [node for node in ast.walk(tree) if isinstance(node, ast.With)
+                and any(isinstance(item.context_expr, ast.Call) and ast.unparse(item.context_expr.func) == "tf.Session"
+                        and ast.unparse(item.optional_vars) == "sess" for item in node.items)]
+    assert len(sessions) == 1, f"{script}: no `with tf.Session(...) as sess:`"
+    session = sessions[0]
+    assert any(ast.unparse(call) == "sess.run(tf.global_variables_initializer())"
+               for call in calls(session, "sess", "run")), "the initialiser is not run"
+    loops = [node for node in session.body if isinstance(node, ast.For)]
+    assert len(loops) == 1
+    loop = loops[0]
+    train = [call for call in calls(loop, "sess", "run")
+             if call.args and ast.unparse(call.args[0]) == "train_step"
+             and [k.arg for k in call.keywords] == ["feed_dict"]]
+    assert len(train) == 1, "no sess.run(train_step, feed_dict=...) in the loop"
+    measured = [ast.unparse(call.args[0]) for call in calls(loop, "sess", "run")]
+    assert any(m.startswith("[accuracy, cross_entropy") for m in measured)  # the batch, measured
+    assert "mnist.train.next_batch(args.batch_size)" in ast.unparse(loop)  # a new mini-batch every step
+    assert calls(loop, "show", "training") and calls(loop, "show", "test")
+    assert calls(session, "show", "finish")
+    # short, and the same shape in every script: the diff of two scripts is the chapter's idea
+    assert loop.end_lineno - loop.lineno + 1 <= 20, f"{script}: the loop has {loop.end_lineno - loop.lineno + 1} lines"
+
+
+def test_the_chapters_feeds_are_in_the_loop():
+    lr_decay = feed_dict_named(script_tree(lessons.named("2.1")), "train_data")
+    assert lr_decay["step"] == "i"  # learning-rate decay: the step, fed at every iteration
+    dropout = script_tree(lessons.named("2.2"))
+    assert feed_dict_named(dropout, "train_data")["pkeep"] == "0.75"
+    assert feed_dict_named(dropout, "test_data")["pkeep"] == "1.0"
+    batchnorm = script_tree(lessons.named("4.0"))
+    assert feed_dict_named(batchnorm, "train_data")["is_test"] == "False"
+    assert feed_dict_named(batchnorm, "test_data")["is_test"] == "True"
+
+
+def test_changing_the_training_pkeep_in_the_loop_changes_the_curves(mnist, tmp_path):
+    # A learner's experiment: no dropout in training. The copy runs beside the shared modules.
+    script = lessons.named("2.2")
+    with open(os.path.join(TUTORIAL, script)) as f:
+        source = f.read()
+    line = next(line for line in source.splitlines() if line.strip().startswith("train_data = {"))
+    assert "pkeep: 0.75" in line
+    changed = tmp_path / "mnist_2.2_without_dropout.py"
+    changed.write_text(source.replace(line, line.replace("pkeep: 0.75", "pkeep: 1.0")))
+    env = clean_env(PYTHONPATH=TUTORIAL)
+    flags = ["--headless", "--iterations", "300", "--seed", "1"]
+    original = run_script(script, *flags, env=env)
+    experiment = run_python([str(changed), *flags], env=env)
+    assert original.returncode == 0 and experiment.returncode == 0, experiment.stderr[-2000:]
+    lines, experiment_lines = progress_lines(original.stdout), progress_lines(experiment.stdout)
+    assert len(lines) == len(experiment_lines) == 20  # 16 training and 4 test lines
+    assert lines[:2] == experiment_lines[:2]  # step 0 is measured before any training
+    assert lines[2:] != experiment_lines[2:]
+
+
+def test_a_loop_that_stops_early_reports_on_the_steps_it_ran(mnist, tmp_path):
+    # A learner's experiment: stop once the test accuracy passes 90%.
+    script = lessons.named("1.0")
+    with open(os.path.join(TUTORIAL, script)) as f:
+        source = f.read()
+    anchor = "            show.test(i, a, c, probabilities, weights, biases)\n"
+    assert anchor in source
+    changed = tmp_path / "mnist_1.0_stop_early.py"
+    changed.write_text(source.replace(anchor, anchor + "            if a > 0.9:\n                break\n"))
+    figures = tmp_path / "results.json"
+    result = run_python([str(changed), "--headless", "--results", str(figures)], env=clean_env(PYTHONPATH=TUTORIAL))
+    assert result.returncode == 0, result.stderr[-2000:]
+    measured = results(figures)
+    tests = measured["tests"]
+    assert tests[-1]["accuracy"] > 0.9 and all(t["accuracy"] <= 0.9 for t in tests[:-1])
+    assert measured["steps"] == tests[-1]["step"] < 2000 and measured["final_accuracy"] == tests[-1]["accuracy"]
+    assert f"final test accuracy {measured['final_accuracy']:.4f}" in result.stdout
