@@ -7,22 +7,26 @@ is answered by the version that wrote it. Vertex AI starts the container with AI
 model's folder, gs://...), AIP_HTTP_PORT, AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE set; the flags
 stand in for them locally. POST {"instances": [...]} (what digits.py writes) to the predict route;
 the answer is {"predictions": [{"classes": 7, "predictions": [10 probabilities]}, ...]}, the form
-Vertex AI's prebuilt TensorFlow containers give. GET the health route: 200 once the model is loaded.
+Vertex AI's prebuilt TensorFlow containers give.
+
+The port opens at once, before TensorFlow is imported and the model loaded (from gs://, seconds):
+Vertex AI probes it from the start. The health route answers 503 while the model loads, 200 once
+it answers; requests are served side by side, so a health check never waits behind a prediction.
+SIGTERM ends the server at any moment. A model that cannot be loaded ends it with one line.
 """
 import argparse
 import json
 import os
 import signal
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from trainer.cli import ArgumentParser, import_quietly, number
+from trainer.cli import MAX_REQUEST, ArgumentParser, import_quietly, number
 from trainer.mnistdata import UserError
 from trainer.predict import image
-
-MAX_BODY = 1_500_000  # bytes: Vertex AI's own limit on a prediction request
 
 
 def load(model_dir):
@@ -36,21 +40,42 @@ def load(model_dir):
     return lambda images: {name: value.numpy() for name, value in serve(image=tf.constant(images)).items()}
 
 
-def handler_for(answer, health_route, predict_route):
+class Model:
+    """The model as the server sees it: loading, loaded (answer), or failed (error)."""
+
+    def __init__(self, model_dir):
+        self.model_dir, self.answer, self.error = model_dir, None, None
+
+    def load(self, server):
+        """In a thread of its own while the server already answers; a failure stops the server."""
+        try:
+            self.answer = load(self.model_dir)
+            print(f"trainer.serve: {self.model_dir} loaded: ready", flush=True)
+        except UserError as e:
+            self.error = str(e)
+        except Exception as e:  # noqa: BLE001  anything else TensorFlow raises while loading
+            self.error = f"cannot load the model in {self.model_dir}: {type(e).__name__}: {e}"
+        if self.error:
+            server.shutdown()
+
+
+def handler_for(model, health_route, predict_route):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            if self.path == health_route:
-                self.reply(200, {"status": "ready"})
-            else:
+            if self.path != health_route:
                 self.reply(404, {"error": f"no such route; GET {health_route} or POST {predict_route}"})
+            elif model.answer is None:
+                self.reply(503, {"status": "loading the model"})
+            else:
+                self.reply(200, {"status": "ready"})
 
         def do_POST(self):
             if self.path != predict_route:
                 return self.reply(404, {"error": f"no such route; POST {predict_route}"})
             try:
                 length = int(self.headers.get("Content-Length", 0))
-                if length > MAX_BODY:
-                    raise UserError(f"the request is {length} bytes; at most {MAX_BODY} are accepted")
+                if length > MAX_REQUEST:
+                    raise UserError(f"the request is {length} bytes; at most {MAX_REQUEST} are accepted")
                 body = json.loads(self.rfile.read(length) or b"null")
                 instances = body.get("instances") if isinstance(body, dict) else None
                 if not isinstance(instances, list) or not instances:
@@ -60,18 +85,23 @@ def handler_for(answer, health_route, predict_route):
                 return self.reply(400, {"error": f"the request is not JSON ({e})"})
             except UserError as e:
                 return self.reply(400, {"error": str(e)})
-            outputs = answer(images)
+            if model.answer is None:
+                return self.reply(503, {"error": "the model is still loading; GET " + health_route + " says when"})
+            outputs = model.answer(images)
             self.reply(200, {"predictions": [
                 {"classes": int(digit), "predictions": [float(p) for p in row]}
                 for digit, row in zip(outputs["classes"], outputs["predictions"])]})
 
         def reply(self, status, content):
             data = json.dumps(content).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away before the answer: nobody is left to tell
 
         def log_message(self, format, *args):  # one line per request, on stdout like the rest
             print(f"{self.address_string()} {format % args}", flush=True)
@@ -79,7 +109,13 @@ def handler_for(answer, health_route, predict_route):
     return Handler
 
 
+def stop(signum, frame):
+    """SIGTERM, Vertex AI's way of stopping a container: end now, whatever is loading."""
+    raise SystemExit(0)
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, stop)  # before anything slow: a container's process 1 ignores it otherwise
     parser = ArgumentParser(prog="python -m trainer.serve", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", default=os.environ.get("AIP_STORAGE_URI"), metavar="DIR",
@@ -91,21 +127,23 @@ def main(argv=None):
         parser.error("--model-dir is required (or set AIP_STORAGE_URI)")
     health = os.environ.get("AIP_HEALTH_ROUTE", "/health")
     predict = os.environ.get("AIP_PREDICT_ROUTE", "/predict")
+    model = Model(args.model_dir)
     try:
-        answer = load(args.model_dir)
-        server = HTTPServer(("", args.port), handler_for(answer, health, predict))
-    except UserError as e:
-        sys.exit(f"trainer.serve: error: {e}")
+        server = ThreadingHTTPServer(("", args.port), handler_for(model, health, predict))
     except OSError as e:
         sys.exit(f"trainer.serve: error: cannot listen on port {args.port}: {e.strerror}")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # Vertex AI's way of stopping a container
-    print(f"trainer.serve: {args.model_dir} on port {args.port}: POST {predict}, GET {health}", flush=True)
+    server.daemon_threads = True  # a request in progress does not keep a stopped server alive
+    print(f"trainer.serve: {args.model_dir} on port {args.port}: POST {predict}, GET {health} "
+          f"(503 while the model loads, then 200)", flush=True)
+    threading.Thread(target=model.load, args=(server,), daemon=True).start()
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+    if model.error:
+        sys.exit(f"trainer.serve: error: {model.error}")
     return 0
 
 
