@@ -14,7 +14,7 @@ import os
 import sys
 
 from trainer import mnistdata
-from trainer.cli import ArgumentParser
+from trainer.cli import MAX_REQUEST, ArgumentParser
 
 
 def main(argv=None):
@@ -48,6 +48,12 @@ def main(argv=None):
             text = json.dumps({"instances": instances}) + "\n"
         else:
             text = "".join(json.dumps(instance) + "\n" for instance in instances)
+        body = len(json.dumps({"instances": instances}))  # what gcloud sends, in either format
+        if body > MAX_REQUEST:
+            fits = int(args.count * MAX_REQUEST / body)
+            raise mnistdata.UserError(f"--count {args.count} makes a request of {body:,} bytes, over the "
+                                      f"{MAX_REQUEST:,} a Vertex AI prediction takes: ask for {fits} digits "
+                                      f"or fewer at a time (--first moves along the test set)")
         with mnistdata.atomic_file(args.output) as f:
             f.write(text.encode())
     except mnistdata.UserError as e:

@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+MAX_REQUEST = 1_500_000  # bytes: the largest body Vertex AI accepts for one prediction request
+
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag gives one line instead of the whole usage text."""
@@ -42,8 +44,9 @@ def import_quietly(module):
     import importlib
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # 2-4x faster convolutions on x86 CPUs
     quiet = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3"
+    global _stderr
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = _stderr = os.dup(2)
     if quiet:  # the chatter is written to file descriptor 2 before TensorFlow reads the level
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -52,4 +55,14 @@ def import_quietly(module):
         return importlib.import_module(module)
     finally:
         os.dup2(saved, 2)
+        _stderr = None
         os.close(saved)
+
+
+_stderr = None  # the real standard error while import_quietly points file descriptor 2 elsewhere
+
+
+def say_on_stderr(line):
+    """One line on standard error, even in the middle of import_quietly (a signal handler's)."""
+    sys.stderr.flush()
+    os.write(_stderr if _stderr is not None else 2, (line + "\n").encode())

@@ -12,10 +12,13 @@ parameter servers), every task runs this same command and they train one model t
 import argparse
 import json
 import os
+import signal
 import sys
 
-from trainer.cli import ArgumentParser, import_quietly, join, number
+from trainer.cli import ArgumentParser, import_quietly, join, number, say_on_stderr
 from trainer.mnistdata import UserError
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 
 
 def parse_args(argv=None):
@@ -41,6 +44,9 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=number(int, 0), default=0, metavar="N",
                         help="seeds the initial weights, shuffling and dropout (default: %(default)s)")
     parser.add_argument("--no-export", action="store_true", help="do not export a SavedModel at the end")
+    parser.add_argument("--require-gpu", action="store_true",
+                        help="stop before training, in one line saying why, when TensorFlow sees no GPU "
+                             "(the GPU configs pass it; parameter servers ignore it)")
     hp = parser.add_argument_group("hyperparameters (tunable: Vertex AI passes --hp-NAME=VALUE)")
     hp.add_argument("--hp-batch-size", type=number(int, 1), default=100, metavar="N",
                     help="training images per step and worker (default: %(default)s)")
@@ -125,7 +131,16 @@ def import_training():
                         f"or run the trainer in its container (mlengine/Dockerfile)") from None
 
 
+def stopped_while_starting(signum, frame):
+    """SIGTERM before training has begun (TensorFlow still importing, the graph being built): end
+    now. The process is a container's process 1, which the kernel gives no default for SIGTERM:
+    without a handler it would be ignored until Vertex AI kills it."""
+    say_on_stderr("trainer: stopped by SIGTERM before training began")
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, stopped_while_starting)  # the training loop puts its own in place
     args = parse_args(argv)
     try:
         cluster = Cluster()

@@ -1,7 +1,9 @@
 """The training run behind trainer.task: graph, MonitoredTrainingSession, hooks, export."""
 import contextlib
+import json
 import math
 import os
+import re
 import signal
 import socket
 import sys
@@ -13,6 +15,8 @@ from trainer import data, export, model
 from trainer.cli import join
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
+JOB_FILE = "job.json"  # in the checkpoints' folder: which job wrote them
+NVIDIA_DRIVER_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib")  # where Vertex AI mounts the driver
 
 
 def train(args, cluster):
@@ -30,15 +34,17 @@ def train(args, cluster):
         server = tf.distribute.Server(tf.train.ClusterSpec(cluster.spec), job_name=cluster.job,
                                       task_index=cluster.index, start=True)
         if cluster.job == "ps":
-            print(f"parameter server {cluster.index}: serving the shared variables", flush=True)
-            server.join()  # until the job ends: Vertex AI stops the parameter servers with the chief
+            serve_until_stopped(cluster)
             return 0
+    if args.require_gpu and not tf.config.list_physical_devices("GPU"):
+        raise data.UserError(f"--require-gpu: TensorFlow sees no GPU: {why_no_gpu()}")
     print(f"trainer: training on {device_in_use()}", flush=True)  # after the server: it must come first
 
     found = data.find_files(args.data_dir)
     if cluster.is_chief:  # the model's folder is made at the end, in a folder that must take it
         for directory in (args.checkpoints_dir, args.logs_dir, os.path.dirname(args.model_dir.rstrip("/")) or "."):
             check_writable(directory)
+        args.checkpoints_dir = checkpoints_of_this_job(args.checkpoints_dir)
 
     tf.set_random_seed(args.seed)
     device = None
@@ -79,6 +85,36 @@ def train(args, cluster):
             export.saved_model(args.checkpoints_dir, args.model_dir, args.hp)
         print(f"SavedModel exported to {args.model_dir}", flush=True)
     return 0
+
+
+def serve_until_stopped(cluster):
+    """A parameter server serves until Vertex AI stops it with the chief (SIGTERM). TensorFlow's
+    server.join() would wait inside its C++ code, where no signal handler runs, so the wait is
+    Python's own, in short sleeps: a signal that lands on one of TensorFlow's threads is handled by
+    the main thread when its sleep ends, within half a second."""
+    def stopped(signum, frame):
+        print(f"parameter server {cluster.index}: stopped by SIGTERM", flush=True)
+        os._exit(0)  # the server's threads are TensorFlow's: nothing of this process needs ending
+    signal.signal(signal.SIGTERM, stopped)
+    print(f"parameter server {cluster.index}: serving the shared variables", flush=True)
+    while True:
+        time.sleep(0.5)
+
+
+def why_no_gpu():
+    """The likely reason TensorFlow sees no GPU here, for the one line that stops a GPU job."""
+    if not tf.test.is_built_with_cuda():
+        return "this TensorFlow is built without CUDA (install tensorflow[and-cuda], as mlengine/Dockerfile does)"
+    path = [folder for folder in os.environ.get("LD_LIBRARY_PATH", "").split(":") if folder]
+    mounted = [folder for folder in NVIDIA_DRIVER_DIRS if os.path.exists(os.path.join(folder, "libcuda.so.1"))]
+    if mounted and not set(mounted) & set(path):
+        return (f"the NVIDIA driver is in {mounted[0]}, which is not on LD_LIBRARY_PATH (an image not "
+                f"built from mlengine/Dockerfile must add it)")
+    import ctypes.util
+    if not mounted and not ctypes.util.find_library("cuda"):
+        return ("no NVIDIA driver (libcuda.so.1) in this container: the machine has no GPU, or the job "
+                "asked for none (acceleratorType and acceleratorCount in its config)")
+    return "the NVIDIA driver is there but no GPU answered (TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's own reason)"
 
 
 def device_in_use():
@@ -134,6 +170,41 @@ def wait_for_chief(server, config, stop):
             print("waiting for the chief to initialise the variables", flush=True)
         while len(session.run(uninitialised)) and not stop.signalled:
             time.sleep(1)
+
+
+def checkpoints_of_this_job(directory):
+    """The folder where this job's checkpoints are, or go: never another job's.
+
+    Vertex AI names every job (CLOUD_ML_JOB_ID; CLOUD_ML_TRIAL_ID too for a tuning trial) but gives
+    each trial the folder <base>/<trial>/checkpoints, and trial numbers start at 1 in every tuning
+    job: a second tuning job with the same output folder would find the first one's checkpoints and
+    "resume" them (training nothing, or failing on a network of another shape). So the first
+    checkpoint of a job is preceded by job.json, naming it. A restart of the same job finds its own
+    name and resumes; another job trains afresh in a folder of its own inside. Run locally (no
+    CLOUD_ML_JOB_ID), a job resumes whatever the folder holds, as before.
+    """
+    job = os.environ.get("CLOUD_ML_JOB_ID")
+    if not job:
+        return directory
+    trial = os.environ.get("CLOUD_ML_TRIAL_ID")
+    owner = f"job {job}" + (f" trial {trial}" if trial else "")
+    marker = join(directory, JOB_FILE)
+    written_by = None
+    if tf.io.gfile.exists(marker):
+        with tf.io.gfile.GFile(marker) as f:
+            written_by = json.loads(f.read() or "{}").get("owner")
+    if tf.train.latest_checkpoint(directory) is None:
+        if written_by != owner:
+            tf.io.gfile.makedirs(directory)
+            with tf.io.gfile.GFile(marker, "w") as f:
+                f.write(json.dumps({"owner": owner}) + "\n")
+        return directory
+    if written_by == owner:
+        return directory
+    own = join(directory, re.sub(r"[^A-Za-z0-9]+", "-", owner))
+    print(f"trainer: {directory} holds the checkpoints of {written_by or 'another job'}, not of this one "
+          f"({owner}): this job's checkpoints go to {own}", flush=True)
+    return checkpoints_of_this_job(own)
 
 
 def check_writable(directory):
