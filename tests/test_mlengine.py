@@ -372,8 +372,9 @@ def dockerfile_steps():
 
 
 def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_serves(tmp_path, mnist):
-    """Its RUN, COPY, WORKDIR, ENV and ENTRYPOINT, read from the Dockerfile and replayed in a fresh
-    virtual environment (no Docker daemon here), with the CUDA extra left out: no GPU here."""
+    """Its ARG, RUN, COPY, WORKDIR, ENV and ENTRYPOINT, read from the Dockerfile and replayed in a
+    fresh virtual environment (no Docker daemon here), built as the serving image is
+    (--build-arg TENSORFLOW=tensorflow, no CUDA libraries): no GPU here."""
     import shlex
     import shutil
     import venv
@@ -383,8 +384,12 @@ def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_s
     workdir, env, entrypoint = root, clean_env(PATH=f"{bin_dir}:{os.environ['PATH']}"), None
     steps = dockerfile_steps()
     assert steps[0] == ("FROM", "python:3.11-slim")
+    build_args = {"TENSORFLOW": "tensorflow"}  # docker build --build-arg TENSORFLOW=tensorflow
     for instruction, argument in steps[1:]:
-        if instruction == "ENV":
+        if instruction == "ARG":
+            name, _, default = argument.partition("=")
+            env.setdefault(name, build_args.get(name, default))
+        elif instruction == "ENV":
             env.update(pair.split("=", 1) for pair in shlex.split(argument))
         elif instruction == "WORKDIR":
             workdir = root / argument.lstrip("/")
@@ -395,7 +400,7 @@ def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_s
             (workdir / target).parent.mkdir(parents=True, exist_ok=True)
             copy(os.path.join(ROOT, source), workdir / target)
         elif instruction == "RUN":
-            command = argument.replace("tensorflow[and-cuda]", "tensorflow")
+            command = re.sub(r"\$\{(\w+)\}", lambda m: env[m[1]], argument)
             assert command.startswith("pip install "), command  # what this replay knows how to run
             done = subprocess.run(f"{bin_dir}/python -m {command}", shell=True, cwd=workdir, env=env,
                                   capture_output=True, text=True, timeout=900)
@@ -426,7 +431,7 @@ def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_s
     server = subprocess.Popen([bin_dir / "python", "-m", "trainer.serve", "--model-dir", str(tmp_path / "job" / "model"),
                                "--port", str(port)], cwd=elsewhere, env=env, stdout=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: "on port" in (server.stdout.readline() or "stopped"), 120, "the server to start")
+        wait_for(lambda: "ready" in (server.stdout.readline() or "stopped"), 120, "the model to load")
         import urllib.request
         body = json.dumps({"instances": images.tolist()}).encode()
         served = json.load(urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=body),
@@ -452,7 +457,7 @@ def test_serve_answers_vertex_ai_prediction_requests(trained, tmp_path):
                                             AIP_HEALTH_ROUTE="/v1/health", AIP_PREDICT_ROUTE="/v1/predict"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: "on port" in (server.stdout.readline() or "stopped"), 120, "the server to start")
+        wait_for(lambda: "ready" in (server.stdout.readline() or "stopped"), 120, "the model to load")
         url = f"http://127.0.0.1:{port}"
         assert json.load(urllib.request.urlopen(f"{url}/v1/health", timeout=30)) == {"status": "ready"}
         request = urllib.request.Request(f"{url}/v1/predict", data=(tmp_path / "digits.json").read_bytes(),
@@ -538,3 +543,208 @@ def test_a_worker_waiting_for_its_parameter_server_stops_on_a_signal(tmp_path, m
     name = "SIGTERM" if signal_name == "SIGTERM" else "Ctrl-C"
     assert stderr.strip().splitlines() == [
         f"trainer: stopped by {name} while waiting for the parameter servers (localhost:{ports[2]}); nothing was written"]
+
+
+# --- a GPU job trains on its GPU, or says why not -------------------------------------------------
+
+def test_the_image_puts_the_nvidia_driver_vertex_ai_mounts_on_the_loader_path():
+    steps = dockerfile_steps()
+    import shlex
+    env = dict(pair.split("=", 1) for instruction, argument in steps if instruction == "ENV"
+               for pair in shlex.split(argument))
+    assert "/usr/local/nvidia/lib64" in env["LD_LIBRARY_PATH"].split(":")
+    # the training image has the CUDA libraries by default; --build-arg TENSORFLOW=tensorflow leaves them out
+    assert ("ARG", "TENSORFLOW=tensorflow[and-cuda]") in steps
+    assert any(instruction == "RUN" and '"${TENSORFLOW}>=2.21,<2.22"' in argument for instruction, argument in steps)
+
+
+def test_a_job_that_requires_a_gpu_and_sees_none_stops_in_one_line_before_writing(tmp_path, mnist):
+    result = run_trainer(tmp_path / "job", "--require-gpu", "--train-steps", "20")
+    assert result.returncode == 1
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("trainer: error: --require-gpu: TensorFlow sees no GPU: "), lines
+    assert "no NVIDIA driver (libcuda.so.1)" in lines[0]  # this machine's reason
+    assert not (tmp_path / "job").exists()  # nothing trained, nothing written
+    assert "training on" not in result.stdout and not re.search(r"^step ", result.stdout, re.M)
+
+
+def test_the_gpu_configs_require_a_gpu():
+    for name in ("config.yaml", "config-cluster.yaml", "hptuning.yaml"):
+        text = open(os.path.join(MLENGINE, name)).read()
+        assert "--require-gpu" in text, name
+
+
+def test_a_driver_off_the_loader_path_is_named_as_the_reason(tmp_path, monkeypatch):
+    sys.path.insert(0, MLENGINE)
+    from trainer import cli
+    train = cli.import_quietly("trainer.train")
+    (tmp_path / "lib64").mkdir()
+    (tmp_path / "lib64" / "libcuda.so.1").write_bytes(b"")
+    monkeypatch.setattr(train, "NVIDIA_DRIVER_DIRS", (str(tmp_path / "lib64"),))
+    monkeypatch.setattr(train.tf.test, "is_built_with_cuda", lambda: True)
+    monkeypatch.delenv("LD_LIBRARY_PATH", raising=False)
+    assert f"the NVIDIA driver is in {tmp_path / 'lib64'}, which is not on LD_LIBRARY_PATH" in train.why_no_gpu()
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path / "lib64"))
+    assert "no GPU answered" in train.why_no_gpu()
+    monkeypatch.setattr(train.tf.test, "is_built_with_cuda", lambda: False)
+    assert "built without CUDA" in train.why_no_gpu()
+
+
+# --- signals from the first instant ---------------------------------------------------------------
+
+def test_sigterm_while_tensorflow_is_still_importing_ends_the_job_at_once(tmp_path, mnist):
+    job = subprocess.Popen(trainer_command(tmp_path / "job", "--train-steps", "20"), cwd=MLENGINE, env=clean_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # Python is up; importing TensorFlow takes several seconds more
+    sent = time.monotonic()
+    job.send_signal(signal.SIGTERM)
+    out, err = job.communicate(timeout=60)
+    assert time.monotonic() - sent < 5
+    assert job.returncode == 143, err
+    assert error_lines(subprocess.CompletedProcess([], 143, out, err)) == \
+        ["trainer: stopped by SIGTERM before training began"]
+    assert "training on" not in out and not (tmp_path / "job").exists()
+
+
+def test_a_parameter_server_stops_on_sigterm(tmp_path, mnist):
+    ports = free_ports(2)
+    tf_config = json.dumps({"cluster": {"chief": [f"localhost:{ports[0]}"], "ps": [f"localhost:{ports[1]}"]},
+                            "task": {"type": "ps", "index": 0}})
+    server = subprocess.Popen(trainer_command(tmp_path / "job", "--train-steps", "20"), cwd=MLENGINE,
+                              env=clean_env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        for line in server.stdout:
+            if "serving the shared variables" in line:
+                break
+        sent = time.monotonic()
+        server.send_signal(signal.SIGTERM)  # Vertex AI stops the parameter servers when the chief ends
+        assert server.wait(timeout=30) == 0
+        assert time.monotonic() - sent < 5
+    finally:
+        server.kill()
+    assert "parameter server 0: stopped by SIGTERM" in server.stdout.read()
+
+
+# --- tuning jobs never resume each other's trials -------------------------------------------------
+
+def test_a_tuning_trial_does_not_resume_another_jobs_trial_of_the_same_number(tmp_path, mnist):
+    trial = tmp_path / "tuning" / "3"  # Vertex AI's <base>/<trial id>, the same in every tuning job
+    folders = dict(AIP_CHECKPOINT_DIR=str(trial / "checkpoints"), AIP_MODEL_DIR=str(trial / "model"),
+                   AIP_TENSORBOARD_LOG_DIR=str(trial / "logs"), CLOUD_ML_TRIAL_ID="3")
+    flags = ["--train-steps", "30", "--eval-every", "30", "--checkpoint-every", "10", "--no-export"]
+    first = run_trainer(tmp_path, *flags, env=clean_env(CLOUD_ML_JOB_ID="111", **folders))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert latest_checkpoint_step(trial / "checkpoints") == 30
+
+    second = run_trainer(tmp_path, *flags, env=clean_env(CLOUD_ML_JOB_ID="222", **folders))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming" not in second.stdout
+    own = trial / "checkpoints" / "job-222-trial-3"
+    assert f"holds the checkpoints of job 111 trial 3, not of this one (job 222 trial 3): this job's " \
+           f"checkpoints go to {own}" in second.stdout
+    assert reported_accuracies(second.stdout) and latest_checkpoint_step(own) == 30  # trained afresh
+    assert latest_checkpoint_step(trial / "checkpoints") == 30  # the first job's are untouched
+
+    # a restart of the same job resumes its own checkpoints, wherever they are
+    for job, folder in (("111", trial / "checkpoints"), ("222", own)):
+        again = run_trainer(tmp_path, *flags[:1], "40", *flags[2:], env=clean_env(CLOUD_ML_JOB_ID=job, **folders))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "resuming from the checkpoint at step 30" in again.stdout
+        assert latest_checkpoint_step(folder) == 40
+
+
+# --- digits.py writes what Vertex AI accepts --------------------------------------------------------
+
+def test_digits_refuses_a_request_over_vertex_ais_limit_in_one_line(tmp_path, mnist):
+    output = tmp_path / "digits.json"
+    too_many = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", "1000",
+                           "--output", str(output)], cwd=MLENGINE)
+    assert too_many.returncode == 1 and not output.exists()
+    lines = too_many.stderr.strip().splitlines()
+    assert len(lines) == 1 and "over the 1,500,000 a Vertex AI prediction takes" in lines[0], lines
+    fits = int(re.search(r"ask for (\d+) digits or fewer", lines[0]).group(1))
+    for form in ("request", "instances"):
+        made = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", str(fits),
+                           "--format", form, "--output", str(output)], cwd=MLENGINE)
+        assert made.returncode == 0, made.stderr
+        instances = [json.loads(line) for line in output.read_text().splitlines()] if form == "instances" \
+            else json.loads(output.read_text())["instances"]
+        assert len(instances) == fits and len(json.dumps({"instances": instances})) <= 1_500_000
+
+
+# --- serving as Vertex AI probes it ---------------------------------------------------------------
+
+SLOW_LOAD = ("import sys, time; from trainer import serve; real = serve.load; "
+             "serve.load = lambda d: (time.sleep(8), real(d))[1]; sys.exit(serve.main())")
+
+
+def start_server(model_dir, port, slow=False):
+    command = [sys.executable, "-c", SLOW_LOAD] if slow else [sys.executable, "-m", "trainer.serve"]
+    return subprocess.Popen([*command, "--model-dir", str(model_dir), "--port", str(port)], cwd=MLENGINE,
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def health(port):
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def connects(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_the_server_opens_its_port_at_once_and_is_healthy_once_the_model_answers(trained):
+    job_dir, _, _ = trained
+    port = free_ports(1)[0]
+    started = time.monotonic()
+    server = start_server(job_dir / "model", port, slow=True)
+    try:
+        wait_for(lambda: connects(port), 5, "the port to open")
+        assert time.monotonic() - started < 1.0  # before TensorFlow is even imported
+        assert health(port) == 503  # the model is loading (slowed down by 8 s here)
+        # a request that has not finished arriving does not keep others waiting
+        slow_client = socket.create_connection(("127.0.0.1", port))
+        slow_client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        assert health(port) == 503
+        slow_client.close()
+        wait_for(lambda: health(port) == 200, 120, "the model to load")
+        assert time.monotonic() - started > 8
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+    finally:
+        server.kill()
+    assert "Traceback" not in server.stderr.read()
+
+
+def test_sigterm_while_the_model_loads_ends_the_server_within_seconds(trained):
+    job_dir, _, _ = trained
+    port = free_ports(1)[0]
+    server = start_server(job_dir / "model", port, slow=True)
+    try:
+        wait_for(lambda: connects(port), 5, "the port to open")
+        time.sleep(1)
+        sent = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+        assert time.monotonic() - sent < 3
+    finally:
+        server.kill()
+
+
+def test_a_model_that_cannot_be_loaded_ends_the_server_in_one_line(tmp_path):
+    port = free_ports(1)[0]
+    server = start_server(tmp_path, port)
+    out, err = server.communicate(timeout=120)
+    assert server.returncode == 1
+    assert err.strip().splitlines() == [f"trainer.serve: error: {tmp_path} holds no SavedModel "
+                                        f"(train with trainer.task first)"]
