@@ -19,3 +19,39 @@ def test_ci_and_install_run_the_test_command_readme_gives():
     assert f"    {command}\n" in read("INSTALL.txt")
     if " -n " in command:  # two tests at a time needs pytest-xdist, which the test requirements install
         assert re.search(r"^pytest-xdist\b", read("requirements-test.txt"), re.M)
+
+
+def files_not_ignored_by(ignore_file):
+    """The files of the working tree that an ignore file of .gitignore's syntax lets through, as
+    gcloud reads .gcloudignore: git's own matcher, in an empty repository over this tree."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as empty:
+        subprocess.run(["git", "init", "-q", "--bare", empty], check=True)
+        listed = subprocess.run(["git", f"--git-dir={empty}", f"--work-tree={ROOT}", "ls-files", "--others",
+                                 f"--exclude-from={os.path.join(ROOT, ignore_file)}"],
+                                capture_output=True, text=True, check=True)
+    return set(listed.stdout.splitlines())
+
+
+def test_gcloud_builds_submit_sends_only_what_the_image_copies():
+    sent = files_not_ignored_by(".gcloudignore")
+    copied = [line.split()[1] for line in read("mlengine/Dockerfile").splitlines() if line.startswith("COPY ")]
+    assert copied == ["tensorflow-mnist-tutorial/mnistdata.py", "mlengine"]
+    assert "mlengine/Dockerfile" in sent and "tensorflow-mnist-tutorial/mnistdata.py" in sent
+    assert all(path == copied[0] or path.startswith(copied[1] + "/") for path in sent), sent
+    assert not [path for path in sent if "__pycache__" in path or "/dist/" in path]
+    tracked = subprocess_lines("git", "ls-files", "mlengine")
+    assert set(tracked) <= sent  # every file of the package goes
+
+
+def subprocess_lines(*command):
+    import subprocess
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def test_what_the_documents_create_is_not_committed_by_mistake():
+    made = [".venv/bin/python", "runs/mnist_2.1-seed0/events", "models/3.1/saved_model.pb", "compare.png",
+            "digits.json", "tensorflow-mnist-tutorial/data/train-images-idx3-ubyte", "run.mp4"]
+    ignored = subprocess_lines("git", "check-ignore", "--no-index", *made)
+    assert ignored == made
