@@ -21,6 +21,38 @@ SCRIPTS = lessons.SCRIPTS  # the numbered scripts: the files of the tutorial fol
 UNREACHABLE_MIRROR = "http://127.0.0.1:9/"
 
 
+def need(tool, how):
+    """A test needs a tool this machine lacks: skip it with one line naming the tool and how to get
+    it, or, where CI is set (CI services set it, and .ci/run does), fail, so that CI can never go
+    green by skipping."""
+    message = f"needs {tool}: {how}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set: a missing tool fails there)", pytrace=False)
+    pytest.skip(message)
+
+
+# The X libraries Qt's platform plugin loads (the packages .ci/run installs): without them a QtAgg
+# window cannot open, whatever PySide6 (a pip package) brings.
+QT_X_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+                  "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0", "xcb-shape": "libxcb-shape0",
+                  "xcb-xinerama": "libxcb-xinerama0", "xcb-xkb": "libxcb-xkb1", "xkbcommon-x11": "libxkbcommon-x11-0",
+                  "EGL": "libegl1", "GL": "libgl1", "fontconfig": "libfontconfig1", "dbus-1": "libdbus-1-3"}
+
+
+def need_qt_libraries():
+    import ctypes.util
+    missing = [package for library, package in QT_X_LIBRARIES.items() if not ctypes.util.find_library(library)]
+    if missing:
+        need("the X libraries of Qt's platform plugin", f"Debian: apt-get install {' '.join(missing)}")
+
+
+def need_tk():
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        need("Tk for Python", "Debian: apt-get install python3-tk; macOS: python.org's installer includes it")
+
+
 def clean_env(**changes):
     """The environment of a user with no display, no data-dir override and no TensorFlow settings
     (importing training.py in this process sets some)."""
@@ -71,7 +103,9 @@ def x_server():
     if not sys.platform.startswith("linux"):
         pytest.skip("the X server test runs on Linux")
     missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
-    assert not missing, f"install {', '.join(missing)} (Debian: xvfb xdotool x11-apps), as .ci/run does"
+    if missing:
+        need(", ".join(missing), "Debian: apt-get install xvfb xdotool x11-apps (as .ci/run does)")
+    need_tk()  # the windows are TkAgg's
     # Xvfb picks a free display and writes its number to a pipe once it accepts connections, so
     # test runs side by side (pytest -n) each get their own server.
     read_end, write_end = os.pipe()

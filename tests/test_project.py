@@ -55,3 +55,28 @@ def test_what_the_documents_create_is_not_committed_by_mistake():
             "digits.json", "tensorflow-mnist-tutorial/data/train-images-idx3-ubyte", "run.mp4"]
     ignored = subprocess_lines("git", "check-ignore", "--no-index", *made)
     assert ignored == made
+
+
+def test_a_test_needing_a_missing_tool_is_skipped_by_name_and_fails_where_ci_is_set(tmp_path):
+    # A laptop without Xvfb, xdotool, xwd or Chromium (macOS, Windows, no root): README's test command
+    # must still pass, naming what it skipped; CI must not go green by skipping.
+    import subprocess
+    import sys
+    bare = tmp_path / "bin"  # a PATH with Python and git only
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    os.symlink(subprocess.run(["which", "git"], capture_output=True, text=True).stdout.strip(), bare / "git")
+    chosen = ["tests/test_draw.py::test_a_real_mouse_draws_a_1_and_a_7_and_the_pad_reads_them",
+              "tests/test_notebook.py::test_a_browser_shows_the_panels_moving_in_jupyterlab"]
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "DISPLAY", "WAYLAND_DISPLAY")}
+    env["PATH"] = str(bare)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", *chosen]
+    laptop = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert laptop.returncode == 0, laptop.stdout[-3000:]
+    skipped = [line for line in laptop.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 2, laptop.stdout[-3000:]
+    assert any("needs Xvfb, xdotool, xwd: Debian: apt-get install xvfb xdotool x11-apps" in line for line in skipped)
+    assert any("needs chromium: Debian: apt-get install chromium" in line for line in skipped)
+    ci = subprocess.run(command, cwd=ROOT, env={**env, "CI": "1"}, capture_output=True, text=True, timeout=600)
+    assert ci.returncode == 1 and "2 errors" in ci.stdout, ci.stdout[-3000:]  # failed in their fixtures
+    assert ci.stdout.count("(CI is set: a missing tool fails there)") == 2

@@ -20,7 +20,8 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 import visualisation  # noqa: E402
-from conftest import TUTORIAL, clean_env, run_python, screenshot, screenshot_once, small_disk  # noqa: E402
+from conftest import (TUTORIAL, clean_env, need_qt_libraries, need_tk, run_python, screenshot,  # noqa: E402
+                      screenshot_once, small_disk)
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
 
@@ -398,6 +399,8 @@ class Window:
 
 @pytest.mark.parametrize("backend", ["TkAgg", "QtAgg"])
 def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
+    if backend == "QtAgg":
+        need_qt_libraries()
     window = Window(x_server, "--iterations", "100000", backend=backend)
     try:
         deadline = time.time() + 60
