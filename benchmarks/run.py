@@ -263,8 +263,8 @@ def write_results(runs, tf_version):
     ]
     breakdown = ["", "## Where the training time goes (median seconds per run)", "",
                  "Test passes are timed from outside the script, from the training line it prints just "
-                 "before a test pass to the test line it prints after it (runs before session 12 timed "
-                 "them inside the script); the rest of the training time is the training steps, the "
+                 "before a test pass to the test line it prints after it (for the older runs, by the "
+                 "script itself); the rest of the training time is the training steps, the "
                  "accuracy and loss on training batches, and preparing the batches.", "",
                  "| script | machine | training s | test passes s | the rest s | ms per test pass | "
                  "ms per step, the rest |", "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -346,15 +346,15 @@ def write_results(runs, tf_version):
     lines += [
         "",
         f"Startup is from the command to the first progress line, measured from outside the script "
-        f"(runs before session 12: to the first training step, measured inside it; target <= "
+        f"(for the older runs, to the first training step, measured inside it; target <= "
         f"{STARTUP_TARGET_S:.0f} s); "
         f"peak memory is the process's maximum resident set (target <= 900 MB unless the table says "
         f"otherwise). 99% is the first test pass at or above 0.99, its seconds counted from the "
-        f"first progress line. "
-        f"{sum(verdicts)} of {len(verdicts)} checks met.",
+        f"first progress line.",
     ]
     paired_lines = paired_section()
-    text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands) + "\n"
+    text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands
+                     + how_made(runs)) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -399,10 +399,26 @@ def paired_section():
     return lines
 
 
+def how_made(runs):
+    """The notes kept with some runs (the commit they ran at, what shared the machine), once each."""
+    notes = {}
+    for r in runs:
+        if r.get("note"):
+            notes.setdefault(r["note"], []).append(r)
+    if not notes:
+        return []
+    lines = ["", "## How some of the runs were made", ""]
+    for note, mine in notes.items():
+        which = sorted({(r["script"], " ".join(r["extra"])) for r in mine})
+        seeds = sorted({r["seed"] for r in mine})
+        names = "; ".join(f"{script}{f' ({extra})' if extra else ''}" for script, extra in which)
+        lines.append(f"- {names}, seeds {', '.join(map(str, seeds))}: {note}.")
+    return lines
+
+
 def command_row(r):
-    """A row of the table of runs: the command, how it was made, its figures."""
-    note = f" ({r['note']})" if r.get("note") else ""
-    return (f"| `{r['command']}`{note} | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} ({r['best_step']}) "
+    """A row of the table of runs: the command and its figures (how_made has the notes)."""
+    return (f"| `{r['command']}` | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} ({r['best_step']}) "
             f"| {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
 
 
