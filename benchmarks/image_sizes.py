@@ -9,6 +9,7 @@ TENSORFLOW=tensorflow (the serving image), and the packages it installed are mea
 The python:3.11-slim base and the trainer package itself (under a megabyte) come on top. Each
 measurement is appended to benchmarks/image_sizes.jsonl.
 """
+import argparse
 import json
 import os
 import platform
@@ -62,6 +63,7 @@ def measure(tensorflow):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     _, default = install_step()
     for tensorflow in (default, "tensorflow"):
         record = measure(tensorflow)
