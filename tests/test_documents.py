@@ -136,3 +136,19 @@ def test_the_short_commands_run_as_written(mnist):
         done = subprocess.run(shlex.split(command.replace("python3", sys.executable, 1)), cwd=folder,
                               env=clean_env(), capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (command, done.stderr[-2000:])
+
+
+def test_the_pictures_are_made_by_one_command_from_the_current_code(mnist, tmp_path):
+    # the quickest part, into a folder of the test's own: the committed pictures stay as they are
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "make_pictures.py"), "panels",
+                           "--output", str(tmp_path)], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import matplotlib.image
+    panels = matplotlib.image.imread(tmp_path / "mnist_2.1_five_layers_relu_lrdecay.png")
+    assert panels.shape[:2] == (720, 1280)
+    assert (tmp_path / "mistakes_2.1.png").stat().st_size > 10_000
+    readme = document_text("README.md")
+    for picture in re.findall(r"\]\((docs/[^)]+\.png)\)", readme):
+        assert os.path.exists(os.path.join(ROOT, picture)), picture
+        assert os.path.basename(picture) in open(os.path.join(ROOT, "docs", "make_pictures.py")).read(), picture

@@ -198,10 +198,12 @@ def jupyterlab(mnist, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": f"%run {os.path.join(ROOT, SCRIPT_21)}"}],
+                           "source": f"%run {SCRIPT_21}"}],
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
                 "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "live.ipynb").write_text(json.dumps(notebook))
+    # the tutorial under its own name beside the notebook: the picture shows no path of this machine
+    (tmp_path / "tensorflow-mnist-tutorial").symlink_to(TUTORIAL)
     settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)  # no prompt about Jupyter's news (nothing here reaches the internet)
     (settings / "notification.jupyterlab-settings").write_text(

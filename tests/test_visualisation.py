@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 import visualisation  # noqa: E402
-from conftest import (TUTORIAL, clean_env, need_qt_libraries, need_tk, run_python, screenshot,  # noqa: E402
+from conftest import (TUTORIAL, clean_env, need, need_qt_libraries, need_tk, run_python, screenshot,  # noqa: E402
                       screenshot_once, small_disk)
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
@@ -242,11 +242,17 @@ def test_ctrl_c_ends_the_wait_of_a_paused_window(animation):
 # --- export ------------------------------------------------------------------------------------
 
 def ffmpeg():
+    """The ffmpeg that --save-movie uses: imageio-ffmpeg's own, or the system's (IMAGEIO_FFMPEG_EXE)."""
     import imageio_ffmpeg
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:  # no ffmpeg binary for this platform in the wheel, none on the system
+        need("ffmpeg", "python3 -m pip install imageio-ffmpeg, or your system's ffmpeg with "
+                       "IMAGEIO_FFMPEG_EXE set to it")
 
 
 def test_save_movie_records_an_h264_mp4_of_the_expected_length(mnist, tmp_path):
+    ffmpeg()  # skipped, by name, where there is none
     movie = tmp_path / "learning.mp4"
     result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "200",
                          "--test-every", "20", "--save-movie", str(movie), "--movie-fps", "5"])
