@@ -415,7 +415,6 @@ class Show:
         self.interrupt = StopBetweenSteps(lambda: f"interrupted at step {self.step}").__enter__()
         self.tests = []  # (step, accuracy, loss) of every test pass
         self.probabilities = None  # of every held-out image, at the last test pass
-        self.spread = None  # the values of panels 4 and 5 at the last test pass
         self.pads = []  # drawing pads opened from the live window
         self.unwritten = []  # the files asked for that the file system refused, one line each
         self.print_header()
@@ -425,9 +424,7 @@ class Show:
                        if self.in_notebook else Lines(self.held_out, steps_per_epoch))
         self.animation = self.open_animation()
         self.watcher = diagnosis.Watcher(args.iterations, self.held_out)
-        self.summaries = (Summaries(run_folder(args), ["weights", "biases"] if panels == ("Weights", "Biases")
-                                    else list(map(tag_name, self.panel_titles)))
-                          if args.tensorboard else None)
+        self.summaries = Summaries(run_folder(args), list(map(tag_name, panels))) if args.tensorboard else None
 
     # --- what the loop calls ----------------------------------------------------------------------
 
@@ -475,7 +472,7 @@ class Show:
         (probabilities), and the values whose spread panels 4 and 5 show (weights and biases, or
         whatever the script named in panels)."""
         self.tests.append((step, accuracy, loss))
-        self.probabilities, self.spread = probabilities, (weights, biases)
+        self.probabilities = probabilities
         self.report.test(step, accuracy, loss)
         self.say(self.watcher.add_test(step, accuracy, loss))
         if self.animation:
