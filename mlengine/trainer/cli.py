@@ -6,6 +6,7 @@ import os
 import sys
 
 MAX_REQUEST = 1_500_000  # bytes: the largest body Vertex AI accepts for one prediction request
+EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 
 
 class ArgumentParser(argparse.ArgumentParser):

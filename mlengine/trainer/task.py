@@ -15,10 +15,8 @@ import os
 import signal
 import sys
 
-from trainer.cli import ArgumentParser, import_quietly, join, number, say_on_stderr
+from trainer.cli import EXIT_TERMINATED, ArgumentParser, import_quietly, join, number, say_on_stderr
 from trainer.mnistdata import UserError
-
-EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 
 
 def parse_args(argv=None):

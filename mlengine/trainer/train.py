@@ -12,9 +12,8 @@ import time
 import tensorflow.compat.v1 as tf
 
 from trainer import data, export, model
-from trainer.cli import join
+from trainer.cli import EXIT_TERMINATED, join
 
-EXIT_TERMINATED = 143  # 128 + SIGTERM: the job did not finish; run it again to resume
 JOB_FILE = "job.json"  # in the checkpoints' folder: which job wrote them
 NVIDIA_DRIVER_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib")  # where Vertex AI mounts the driver
 
