@@ -28,7 +28,9 @@ ROOT = os.path.dirname(HERE)
 DOCS = HERE  # where the pictures go: --output
 TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 PARTS = ["panels", "compare", "tensorboard", "draw", "notebook"]
+TOOLS = {"tensorboard": ["chromium"], "draw": ["Xvfb", "xdotool", "xwd"], "notebook": ["chromium"]}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 
@@ -102,12 +104,8 @@ def draw(work):
     model = os.path.join(work, "models", "3.0")
     run(["tensorflow-mnist-tutorial/mnist_3.0_convolutional.py", "--headless", "--iterations", "2000",
          "--save-model", model], cwd=work)
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
-                            pass_fds=[write_end], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        display = f":{pipe.readline().strip()}"
+    from run import start_x_server  # benchmarks/run.py's, which measures the live window on it
+    xvfb, display = start_x_server()
     pad = subprocess.Popen([sys.executable, "tensorflow-mnist-tutorial/draw.py", "--model", "models/3.0"], cwd=work,
                            env={**os.environ, "DISPLAY": display, "MPLBACKEND": "TkAgg"},
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -147,10 +145,15 @@ def main():
     DOCS = os.path.abspath(args.output)
     if not os.path.isdir(DOCS):
         parser.error(f"--output {args.output}: no such folder")
+    parts = args.parts or PARTS
+    missing = sorted({tool for part in parts for tool in TOOLS.get(part, []) if not shutil.which(tool)})
+    if missing:
+        parser.error(f"{', '.join(missing)} not found: the parts {', '.join(p for p in parts if TOOLS.get(p))} "
+                     f"need them (Debian: apt-get install xvfb xdotool x11-apps chromium)")
     # a folder with the tutorial in it, under a plain name: what the pictures show is relative to it
     with tempfile.TemporaryDirectory(prefix="pictures-") as work:
         os.symlink(TUTORIAL, os.path.join(work, "tensorflow-mnist-tutorial"))
-        for part in args.parts or PARTS:
+        for part in parts:
             started = time.perf_counter()
             globals()[part](work)
             print(f"{part}: {time.perf_counter() - started:.0f} s", flush=True)
