@@ -21,6 +21,39 @@ def test_ci_and_install_run_the_test_command_readme_gives():
         assert re.search(r"^pytest-xdist\b", read("requirements-test.txt"), re.M)
 
 
+def run_ci_with_a_python_that_records(tmp_path, pytest_status):
+    """.ci/run, copied as it is, with a PATH where python3 writes down its arguments and the CI
+    variable it was given, instead of installing and testing; no apt-get, so nothing is installed."""
+    import shutil
+    import subprocess
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(os.path.join(ROOT, ".ci", "run"), tmp_path / ".ci" / "run")
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    for tool in ("dirname", "id"):
+        os.symlink(shutil.which(tool), bin_folder / tool)
+    recorder = bin_folder / "python3"
+    recorder.write_text(f"#!/bin/sh\necho \"CI=${{CI:-}} $*\" >> {tmp_path / 'calls'}\n"
+                        f"case \"$*\" in *pytest*) exit {pytest_status};; esac\n")
+    recorder.chmod(0o755)
+    env = {"PATH": str(bin_folder), "HOME": str(tmp_path)}  # CI unset, as on a laptop
+    result = subprocess.run([shutil.which("bash"), str(tmp_path / ".ci" / "run")], env=env, capture_output=True,
+                            text=True, timeout=60)
+    return result, (tmp_path / "calls").read_text().splitlines()
+
+
+def test_ci_runs_the_test_command_with_ci_set_so_a_missing_tool_fails(tmp_path):
+    result, calls = run_ci_with_a_python_that_records(tmp_path, 0)
+    assert result.returncode == 0, result.stderr
+    assert calls[-1] == "CI=1 -m pytest tests -n 2"  # the command README gives, with CI set
+    assert calls[0].startswith("CI= -m pip install")  # the install step runs before it
+
+
+def test_ci_fails_when_pytest_collects_no_tests(tmp_path):
+    result, _ = run_ci_with_a_python_that_records(tmp_path, 5)
+    assert result.returncode == 1 and "pytest collected no tests" in result.stderr
+
+
 def files_not_ignored_by(ignore_file):
     """The files of the working tree that an ignore file of .gitignore's syntax lets through, as
     gcloud reads .gcloudignore: git's own matcher, in an empty repository over this tree."""
