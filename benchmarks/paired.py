@@ -48,7 +48,7 @@ def train(tree, script, seed):
             figures = json.load(f)
     shown = os.path.relpath(path, ROOT) if tree == ROOT else path
     return {"training_s": figures["training_s"], "final_accuracy": figures["final_accuracy"],
-            "wall_s": round(wall, 2), "command": f"python3 {shown} --headless --seed {seed}"}
+            "wall_s": wall, "command": f"python3 {shown} --headless --seed {seed}"}
 
 
 def main():

@@ -104,8 +104,8 @@ def run_once(script, seed, extra):
         "script": script, "seed": seed, "extra": extra, "machine": machine(),
         **{key: figures[key] for key in ("final_accuracy", "best_accuracy", "best_step", "steps",
                                          "training_s", "images_per_s")},
-        "startup_s": timing["startup_s"], "wall_s": round(wall, 1),
-        "peak_mb": round(usage.ru_maxrss / 1024), "times": {"test passes": timing["test_passes_s"]},
+        "startup_s": timing["startup_s"], "wall_s": wall,
+        "peak_mb": usage.ru_maxrss / 1024, "times": {"test passes": timing["test_passes_s"]},
         "reached_99": timing["reached_99"],
         "command": " ".join(["python3", f"tensorflow-mnist-tutorial/{script}", "--headless",
                              "--seed", str(seed), *extra]),
@@ -114,12 +114,13 @@ def run_once(script, seed, extra):
 
 def line_timing(lines, arrived):
     """What the arrival times of a run's progress lines tell: seconds from the command to the
-    first one, seconds spent in test passes, and the first test pass at or above 99% (seconds
-    counted from the first progress line)."""
+    first one, seconds spent in test passes (None when no test pass could be timed), and the first
+    test pass at or above 99% (seconds counted from the first progress line). Seconds are kept as
+    measured: RESULTS.md rounds them where a person reads them."""
     first = next((t for line, t in zip(lines, arrived) if line.startswith("step ")), None)
     if first is None:
         raise RuntimeError("no progress line: " + "".join(lines)[-500:])
-    trained_at, testing, reached_99 = {}, 0.0, None
+    trained_at, testing, timed, reached_99 = {}, 0.0, 0, None
     for line, t in zip(lines, arrived):
         if (training := TRAINING_LINE.match(line)):
             trained_at[int(training[1])] = t
@@ -127,9 +128,10 @@ def line_timing(lines, arrived):
             step = int(test[1])
             if step in trained_at:  # the training line of this step came just before the test pass
                 testing += t - trained_at[step]
+                timed += 1
             if reached_99 is None and float(test[2]) >= 0.99:
-                reached_99 = {"step": step, "seconds": round(t - first, 1)}
-    return {"startup_s": round(first, 1), "test_passes_s": round(testing, 1), "reached_99": reached_99}
+                reached_99 = {"step": step, "seconds": t - first}
+    return {"startup_s": first, "test_passes_s": testing if timed else None, "reached_99": reached_99}
 
 
 def run_live(script, seed, display):
@@ -155,7 +157,7 @@ def run_live(script, seed, display):
             figures = json.load(f)
     return {"script": script, "seed": seed, "extra": ["live"], "machine": machine(),
             "final_accuracy": figures["final_accuracy"], "training_s": figures["training_s"],
-            "wall_s": round(wall, 1),
+            "wall_s": wall,
             "command": f"DISPLAY={display} MPLBACKEND=TkAgg python3 tensorflow-mnist-tutorial/{script} --seed {seed}"}
 
 
@@ -196,7 +198,7 @@ def run_in_notebook(script, seed, headless):
         folder.cleanup()
     return {"script": script, "seed": seed, "extra": ["notebook"] + (["headless"] if headless else []),
             "machine": machine(), "final_accuracy": figures["final_accuracy"], "training_s": figures["training_s"],
-            "wall_s": round(wall, 1), "frames": len(frames), "command": code}
+            "wall_s": wall, "frames": len(frames), "command": code}
 
 
 def start_x_server():
@@ -310,14 +312,17 @@ def write_results(runs, tf_version):
             f"| {script} | {letter} | {mine[0]['steps']} | {len(mine)} | {statistics.median(final):.4f} ({min(final):.4f}) "
             f"| {target} | {statistics.median(best):.4f} ({min(best):.4f}) | {seconds:.1f} | {speed} "
             f"| {statistics.median(r['images_per_s'] for r in mine):,.0f} | {early} | {startup:.1f} "
-            f"| {peak}{'' if memory_target == 900 else f' (target <= {memory_target})'} |")
-        testing = statistics.median(r["times"]["test passes"] for r in mine)
-        rest = statistics.median(r["training_s"] - r["times"]["test passes"] for r in mine)
-        steps = mine[0]["steps"]
-        every = TEST_EVERY.get(version, 100)
-        test_passes = steps // every + 1 + (1 if steps % every else 0)
-        breakdown.append(f"| {script} | {letter} | {seconds:.1f} | {testing:.1f} | {rest:.1f} "
-                         f"| {1000 * testing / test_passes:.0f} | {1000 * rest / steps:.1f} |")
+            f"| {peak:.0f}{'' if memory_target == 900 else f' (target <= {memory_target})'} |")
+        timed = [r for r in mine if r["times"]["test passes"] is not None]
+        if timed:
+            testing = statistics.median(r["times"]["test passes"] for r in timed)
+            rest = statistics.median(r["training_s"] - r["times"]["test passes"] for r in timed)
+            steps = mine[0]["steps"]
+            every = TEST_EVERY.get(version, 100)
+            test_passes = steps // every + 1 + (1 if steps % every else 0)
+            breakdown.append(f"| {script} | {letter} | {statistics.median(r['training_s'] for r in timed):.1f} "
+                             f"| {testing:.1f} | {rest:.1f} | {1000 * testing / test_passes:.0f} "
+                             f"| {1000 * rest / steps:.1f} |")
         commands += [command_row(r) for r in sorted(mine, key=lambda r: r["seed"])]
     headless = {(r["machine"], r["seed"]): r for r in runs if r["script"] == LIVE_SCRIPT and not r["extra"]}
     pairs = [(r, headless[r["machine"], r["seed"]]) for r in live if (r["machine"], r["seed"]) in headless]
@@ -419,7 +424,7 @@ def how_made(runs):
 def command_row(r):
     """A row of the table of runs: the command and its figures (how_made has the notes)."""
     return (f"| `{r['command']}` | {r['final_accuracy']:.4f} | {r['best_accuracy']:.4f} ({r['best_step']}) "
-            f"| {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']} |")
+            f"| {r['training_s']:.1f} | {r['startup_s']:.1f} | {r['peak_mb']:.0f} |")
 
 
 def fresh_section(by_script, fresh, letters, verdicts):
@@ -457,7 +462,7 @@ def fresh_section(by_script, fresh, letters, verdicts):
                 f"| {', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} ({label}) "
                 f"| {letters[group[0]['machine']]} | {median:.4f} ({min(final):.4f}) | {round((1 - median) * 10000)} "
                 f"| {statistics.median(r['best_accuracy'] for r in group):.4f} "
-                f"| {statistics.median(r['training_s'] for r in group):.1f} | {max(r['peak_mb'] for r in group)} "
+                f"| {statistics.median(r['training_s'] for r in group):.1f} | {max(r['peak_mb'] for r in group):.0f} "
                 f"| {target} |")
     return lines
 
@@ -566,7 +571,7 @@ def main():
             record = measure_once(runs, script, seed, [], tf_version, args.note, lambda: run_once(script, seed, []))
             if record:
                 print(f"  final {record['final_accuracy']:.4f}, best {record['best_accuracy']:.4f}, "
-                      f"{record['training_s']:.1f} s training, {record['peak_mb']} MB", flush=True)
+                      f"{record['training_s']:.1f} s training, {record['peak_mb']:.0f} MB", flush=True)
     if LIVE_SCRIPT in scripts and not args.no_live:
         server, display = start_x_server()
         if server is None:

@@ -51,8 +51,8 @@ def main():
     speeds = [float(s) for s in SPEED.findall(done.stdout)]
     tests = [(int(step), float(accuracy)) for step, accuracy in TEST.findall(done.stdout)]
     record = {"device": DEVICE.search(done.stdout)[1], "machine": machine(), "tensorflow": tensorflow_version(),
-              "train_steps": args.train_steps, "seed": args.seed, "steps_per_s": round(statistics.median(speeds), 2),
-              "wall_s": round(wall, 1), "final_accuracy": tests[-1][1], "final_step": tests[-1][0],
+              "train_steps": args.train_steps, "seed": args.seed, "steps_per_s": statistics.median(speeds),
+              "wall_s": wall, "final_accuracy": tests[-1][1], "final_step": tests[-1][0],
               "best_accuracy": max(accuracy for _, accuracy in tests),
               "command": f"python3 benchmarks/trainer.py --train-steps {args.train_steps} --seed {args.seed}",
               "date": time.strftime("%Y-%m-%d")}
@@ -60,7 +60,7 @@ def main():
         record["note"] = args.note
     with open(RUNS, "a") as f:
         f.write(json.dumps(record) + "\n")
-    print(f"| {record['device']} | {record['machine']} | {record['steps_per_s']} | {record['wall_s'] / 60:.1f} min "
+    print(f"| {record['device']} | {record['machine']} | {record['steps_per_s']:.2f} | {record['wall_s'] / 60:.1f} min "
           f"| {record['final_accuracy']:.4f} | `{record['command']}` |")
 
 
