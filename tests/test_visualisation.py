@@ -390,6 +390,17 @@ class Window:
     def steps(self):
         return [int(line.split()[1]) for line in self.lines if line.startswith("step ")]
 
+    def stands_still(self, quiet=2.0, timeout=30):
+        """The last step printed, once no new one has come for `quiet` seconds: a loaded machine
+        may take a while to act on a key, and no fixed wait suits every machine."""
+        deadline = time.time() + timeout
+        last, since = self.steps()[-1], time.time()
+        while time.time() - since < quiet and time.time() < deadline:
+            time.sleep(0.2)
+            if self.steps()[-1] != last:
+                last, since = self.steps()[-1], time.time()
+        return last
+
     def key(self, name):
         subprocess.run(["xdotool", "key", "--window", self.id, name], env={**os.environ, "DISPLAY": self.display},
                        check=True)
@@ -429,11 +440,13 @@ def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
         assert ink(window.shows(lambda picture: ink(picture[top_right]) > 0.05)[top_right]) > 0.05
 
         window.key("space")  # pause: no step advances
-        paused_at = window.steps()[-1]
+        paused_at = window.stands_still()
         time.sleep(2.0)
         assert window.steps()[-1] == paused_at
         window.key("space")  # resume
-        time.sleep(2.0)
+        deadline = time.time() + 30
+        while window.steps()[-1] == paused_at and time.time() < deadline:
+            time.sleep(0.2)
         assert window.steps()[-1] > paused_at
         assert window.process.poll() is None
 
