@@ -405,7 +405,7 @@ class Show:
         self.args, self.mnist, self.held_out = args, mnist, mnist.held_out
         self.panel_titles = list(panels)
         self.in_notebook = in_notebook.active()
-        self.report = self.animation = self.summaries = None
+        self.report = self.animation = self.summaries = self.drawing_seconds = None
         self.step, self.stopped, self.finished, self.seconds = 0, None, False, None
         if self.in_notebook:  # a problem before finish() must not leave a bar running, a figure open
             shell = sys.modules["IPython"].get_ipython()
@@ -443,6 +443,8 @@ class Show:
         finally:
             self.interrupt.restore()
             self.seconds = time.perf_counter() - started
+            if self.animation and self.animation.live:  # what the frames cost the loop
+                self.drawing_seconds = self.animation.drawing_s
 
     def between_steps(self):
         if self.animation and not self.animation.tick(until=lambda: self.interrupt.asked):
@@ -648,7 +650,7 @@ class Show:
             "steps": self.steps_trained(), "batch_size": args.batch_size,
             # accuracies count images out of thousands: four decimals are the measurement
             "final_accuracy": round(float(final[1]), 4), "best_accuracy": round(float(best[1]), 4),
-            "best_step": best[0], "training_s": self.seconds,
+            "best_step": best[0], "training_s": self.seconds, "drawing_s": self.drawing_seconds,
             "images_per_s": self.steps_trained() * args.batch_size / self.seconds,
             "tests": [{"step": step, "accuracy": round(float(accuracy), 4), "loss": float(loss)}
                       for step, accuracy, loss in self.tests],

@@ -8,9 +8,11 @@ and 6, 0 or Esc all six again; Space pauses and resumes training. Matplotlib's o
 working: o zooms to a box, h goes home, ctrl+s saves the picture.
 
 Training never waits for the drawing: the training loop hands over numbers as it gets them, and
-the window is redrawn from the latest ones at most five times a second, never spending more than
-15% of the time drawing (on two cores the drawing also slows training down while it runs). Digit
-montages are built only for a frame, and only when they changed.
+the window is redrawn from the latest ones at most five times a second, and after a frame only
+once the loop has trained for 1 / 0.15 (about 6.7) times as long as the frame took: 13% of the
+time would go to drawing if every frame took as long as the one before; 16% was measured for 2.1
+in a window, where frames vary (on two cores the drawing also slows training down while it
+runs). Digit montages are built only for a frame, and only when they changed.
 
 Where the picture goes (`show`): "window", a desktop window; "inline", a Jupyter notebook's cell,
 one picture replaced in place at each frame (it works wherever Jupyter's default inline backend
@@ -233,6 +235,7 @@ class Animation:
         self.spreads = ([], [], [])  # steps, weight percentiles, bias percentiles
         self.training_digits = self.test_digits = None
         self.last_draw = self.last_events = self.draw_seconds = 0.0
+        self.drawing_s = 0.0  # all the frames' drawing so far, for --results
         self.changed = set()  # the parts with new numbers since the last frame
         self.held_out = held_out
         self.build(weights_title, biases_title, held_out)
@@ -410,6 +413,7 @@ class Animation:
         if self.live:
             self.handle_events()
         self.draw_seconds = time.perf_counter() - started
+        self.drawing_s += self.draw_seconds
         self.last_draw = time.perf_counter()
 
     def show_in_cell(self):
@@ -439,7 +443,7 @@ class Animation:
         """
         if self.live:
             now = time.perf_counter()
-            # at most MAX_FPS frames a second, and drawing takes at most MAX_DRAWING_SHARE of the time
+            # at most MAX_FPS frames a second, and a pause of the last frame's time / MAX_DRAWING_SHARE
             if now - self.last_draw >= max(1.0 / MAX_FPS, self.draw_seconds / MAX_DRAWING_SHARE):
                 self.draw()
             elif now - self.last_events >= EVENT_INTERVAL:  # keys and clicks answered promptly
