@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-import training  # TensorBoard's reader imports TensorFlow: quietly, as the scripts do; one-line errors
+import command_line  # TensorBoard's reader imports TensorFlow: quietly, as the scripts do; one-line errors
 import visualisation
 from mnistdata import UserError, atomic_file
 
@@ -72,13 +72,13 @@ def draw(runs, figure):
 
 
 def main():
-    parser = training.ArgumentParser(prog="compare.py", description=__doc__,
+    parser = command_line.ArgumentParser(prog="compare.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", metavar="DIR", help="the folder given to the scripts' --tensorboard")
     parser.add_argument("--output", metavar="FILE.png", help="write the picture there instead of opening a window")
     args = parser.parse_args()
-    training.check_output(parser, "--output", args.output, ".png")
-    if not args.output and not training.has_display():
+    command_line.check_output(parser, "--output", args.output, ".png")
+    if not args.output and not command_line.has_display():
         parser.error("no display to open a window on: give --output FILE.png")
     try:
         runs = find_runs(args.directory)
@@ -99,9 +99,9 @@ def main():
             figure.tight_layout()
             plt.show()
     except UserError as e:
-        training.stop(f"error: {e}")
+        command_line.stop(f"error: {e}")
     except OSError as e:
-        training.stop(f"error: cannot write {args.output}: {e.strerror}")
+        command_line.stop(f"error: cannot write {args.output}: {e.strerror}")
     return 0
 
 

@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-import training  # the one-line errors and the quiet TensorFlow import of the numbered scripts
+import command_line  # the one-line errors and the quiet TensorFlow import of the numbered scripts
 import savedmodel
-import visualisation
+import where_shown
 from mnistdata import UserError
 
 CANVAS = 280  # the drawing's resolution, in its own pixels
@@ -88,9 +88,9 @@ class Pad:
     def __init__(self, predict, title):
         import matplotlib
         matplotlib.rcParams["toolbar"] = "None"  # no pan or zoom on a drawing pad
-        visualisation.use_a_backend_that_opens(matplotlib)
+        where_shown.use_a_backend_that_opens(matplotlib)
         import matplotlib.pyplot as plt
-        if not visualisation.is_interactive_backend(matplotlib.get_backend()):
+        if not where_shown.is_interactive_backend(matplotlib.get_backend()):
             raise UserError(f"matplotlib cannot open a window here (it chose the {matplotlib.get_backend()} "
                             f"backend; on Linux check DISPLAY and install python3-tk)")
         self.plt, self.predict, self.title = plt, predict, title
@@ -206,19 +206,19 @@ class Pad:
 
 
 def main():
-    parser = training.ArgumentParser(prog="draw.py", description=__doc__,
+    parser = command_line.ArgumentParser(prog="draw.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, metavar="DIR",
                         help="a network saved by a numbered script's --save-model DIR (or the cloud "
                              "trainer's exported model folder)")
     args = parser.parse_args()
     try:
-        if not training.has_display():
+        if not command_line.has_display():
             raise UserError("no display to open the pad's window on (DISPLAY is not set)")
         predict = savedmodel.load(args.model)
         pad = Pad(predict, os.path.basename(os.path.normpath(args.model)))
     except UserError as e:
-        training.stop(f"error: {e}")
+        command_line.stop(f"error: {e}")
     print(f"draw.py: the network in {args.model} is ready: draw a digit in the window", flush=True)
     try:
         pad.show()

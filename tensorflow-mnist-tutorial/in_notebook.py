@@ -5,7 +5,8 @@ non-zero exit. In a notebook the kernel must survive the script and the cell mus
 - a problem or an interrupt ends the script with one line and no traceback (Stopped), and the
   kernel goes on, ready for the next cell;
 - the per-step lines give way to a progress bar, and the test passes to a short summary.
-The picture itself is drawn by visualisation.py, into the cell (inline) or an ipympl canvas.
+The picture itself is drawn by visualisation.py, into the cell (inline) or an ipympl canvas
+(where_shown.py).
 (Not named notebook.py: that is the name of Jupyter's own Notebook package.)
 """
 import sys

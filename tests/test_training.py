@@ -1,11 +1,13 @@
-"""Promises of the shared training loop, training.py."""
+"""Promises of what every script shares before its lesson (command_line.py: the data's order, the
+display, Ctrl-C) and of the graph scripts' training.py."""
 import numpy as np
 
+import command_line
 import training
 
 
 def test_each_epoch_shows_every_training_image_once_in_a_new_order():
-    batches = training.shuffled_batches(1000, 100, np.random.default_rng(0))
+    batches = command_line.shuffled_batches(1000, 100, np.random.default_rng(0))
     first = np.concatenate([next(batches) for _ in range(10)])
     second = np.concatenate([next(batches) for _ in range(10)])
     assert sorted(first) == list(range(1000)) and sorted(second) == list(range(1000))
@@ -13,26 +15,26 @@ def test_each_epoch_shows_every_training_image_once_in_a_new_order():
 
 
 def test_a_batch_size_that_does_not_divide_the_set_loses_no_image():
-    batches = [batch for batch, _ in zip(training.shuffled_batches(10, 4, np.random.default_rng(0)), range(5))]
+    batches = [batch for batch, _ in zip(command_line.shuffled_batches(10, 4, np.random.default_rng(0)), range(5))]
     assert [len(batch) for batch in batches] == [4] * 5
     stream = np.concatenate(batches)  # 20 indices: two whole epochs, the third batch straddles them
     assert sorted(stream[:10]) == list(range(10)) and sorted(stream[10:]) == list(range(10))
 
 
 def test_the_same_seed_gives_the_same_batches():
-    a = training.shuffled_batches(500, 50, np.random.default_rng(5))
-    b = training.shuffled_batches(500, 50, np.random.default_rng(5))
+    a = command_line.shuffled_batches(500, 50, np.random.default_rng(5))
+    b = command_line.shuffled_batches(500, 50, np.random.default_rng(5))
     for _ in range(25):
         np.testing.assert_array_equal(next(a), next(b))
 
 
 def test_a_display_is_needed_on_linux(monkeypatch):
-    monkeypatch.setattr(training.sys, "platform", "linux")
+    monkeypatch.setattr(command_line.sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert not training.has_display()
+    assert not command_line.has_display()
     monkeypatch.setenv("DISPLAY", ":99")
-    assert training.has_display()
+    assert command_line.has_display()
 
 
 def test_importing_the_loop_leaves_keras_for_later_and_tf_keras_still_works():
@@ -60,12 +62,12 @@ def test_ctrl_c_while_training_stops_at_the_next_step_not_inside_a_library():
     import subprocess
     import sys
     code = """
-import os, signal, threading, training
+import os, signal, threading, command_line
 def ctrl_c():
     os.kill(os.getpid(), signal.SIGINT)
     for _ in range(10000): pass  # the handler runs by now
 lock = threading.Lock()
-with training.StopBetweenSteps() as interrupt:
+with command_line.StopBetweenSteps() as interrupt:
     lock.acquire()  # a library's critical section
     ctrl_c()
     lock.release()
@@ -76,20 +78,20 @@ with training.StopBetweenSteps() as interrupt:
         print("stopped at the next step")
 print("handler given back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 try:
-    with training.StopBetweenSteps():
+    with command_line.StopBetweenSteps():
         ctrl_c()
         ctrl_c()
         print("a second Ctrl-C was ignored")
 except KeyboardInterrupt:
     print("the second Ctrl-C stopped at once")
 try:
-    with training.StopBetweenSteps():
+    with command_line.StopBetweenSteps():
         ctrl_c()  # during the last step
     print("the last step's Ctrl-C was lost")
 except KeyboardInterrupt:
     print("the last step's Ctrl-C stopped too")
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # nohup
-with training.StopBetweenSteps() as interrupt:
+with command_line.StopBetweenSteps() as interrupt:
     ctrl_c()
     interrupt.check()
 print("an ignored Ctrl-C stays ignored")
