@@ -1,12 +1,13 @@
-"""A trained network as one folder you can keep: save it at the end of training, load it to ask it
-about digits (draw.py, and the cloud trainer's `python -m trainer.predict`).
+"""A trained network as one folder you can keep: save it at the end of training (a graph script's
+Session with save(), a Keras model with save_keras()), load it to ask it about digits (draw.py,
+and the cloud trainer's `python -m trainer.predict`).
 
 The folder is a TensorFlow SavedModel with the cloud trainer's signature ("serving_default"):
 input "image", float32 [None, 28, 28], pixels in [0, 1]; outputs "predictions", float32
 [None, 10], the probability of each digit, and "classes", int64 [None]. The weights are frozen
-into it as constants, and the placeholders that only training needs (dropout's pkeep, batch
-norm's is_test, the step) are fixed at their testing values, so it computes what the test passes
-computed.
+into it as constants; a Keras model's layers answer as they test, and a graph's placeholders
+that only training needs (dropout's pkeep, batch norm's is_test, the step) are fixed at their
+testing values, so it computes what the test passes computed.
 """
 import contextlib
 import os
@@ -57,6 +58,25 @@ def save(session, directory, X, Y, fixed):
             raise UserError(f"cannot write {directory}: {e.message.splitlines()[0]}") from e
 
 
+def save_keras(model, directory):
+    """Write a Keras model (images [N, 28, 28, 1] to probabilities) into directory as save() does:
+    the same signature, the weights frozen in, its layers answering as they test (training=False:
+    no dropout, batch norm's averages). The same UserError when the file system refuses."""
+    import tensorflow
+
+    answers = tensorflow.function(lambda image: model(tensorflow.reshape(image, [-1, 28, 28, 1]), training=False))
+    network = answers.get_concrete_function(tensorflow.TensorSpec([None, 28, 28], tensorflow.float32))
+    frozen = convert_to_constants.convert_variables_to_constants_v2(network)
+    with tensorflow_notices_hidden():
+        try:
+            write_frozen(frozen.graph.as_graph_def(), directory, lambda image: {frozen.inputs[0].name: image},
+                         frozen.outputs[0].name)
+        except OSError as e:
+            raise UserError(f"cannot write {directory}: {e.strerror or e}") from e
+        except tf.errors.OpError as e:
+            raise UserError(f"cannot write {directory}: {e.message.splitlines()[0]}") from e
+
+
 @contextlib.contextmanager
 def tensorflow_notices_hidden():
     """No notices that the functions used here belong to TensorFlow 1's API: the lessons use it."""
@@ -75,20 +95,32 @@ def write(session, directory, X, Y, fixed):
     frozen = convert_to_constants.convert_variables_to_constants_from_session_graph(
         session, session.graph.as_graph_def(), [Y.op.name])
     repair_functions(frozen)
+    needed = {node.name for node in frozen.node if node.op == "Placeholder"}
+
+    def inputs(image):
+        feeds = {X.name: tf.reshape(image, [-1, 28, 28, 1])}
+        feeds.update({placeholder.name: tf.constant(value, dtype=placeholder.dtype)
+                      for placeholder, value in fixed.items() if placeholder.op.name in needed})
+        left = needed - {name.split(":")[0] for name in feeds}
+        if left:
+            raise UserError(f"cannot save the model: it needs a value for {', '.join(sorted(left))}")
+        return feeds
+
+    write_frozen(frozen, directory, inputs, Y.name)
+
+
+def write_frozen(frozen, directory, inputs, output):
+    """A SavedModel of the frozen graph: its output named tensor from image [None, 28, 28], fed to
+    it through inputs(image), a map of the frozen graph's inputs; written beside directory, then
+    renamed into place."""
     directory = os.path.abspath(directory)
     os.makedirs(os.path.dirname(directory), exist_ok=True)
     partial = f"{directory}.partial-{uuid.uuid4().hex[:8]}"
     try:
         with tf.Graph().as_default() as graph, tf.Session(graph=graph) as serving:
             image = tf.placeholder(tf.float32, [None, 28, 28], name="image")
-            inputs = {X.name: tf.reshape(image, [-1, 28, 28, 1])}
-            needed = {node.name for node in frozen.node if node.op == "Placeholder"}
-            inputs.update({placeholder.name: tf.constant(value, dtype=placeholder.dtype)
-                           for placeholder, value in fixed.items() if placeholder.op.name in needed})
-            left = needed - {name.split(":")[0] for name in inputs}
-            if left:
-                raise UserError(f"cannot save the model: it needs a value for {', '.join(sorted(left))}")
-            probabilities, = tf.import_graph_def(frozen, input_map=inputs, return_elements=[Y.name], name="network")
+            probabilities, = tf.import_graph_def(frozen, input_map=inputs(image), return_elements=[output],
+                                                 name="network")
             predictions = tf.identity(probabilities, name="predictions")
             classes = tf.argmax(predictions, 1, name="classes")
             builder = tf.saved_model.builder.SavedModelBuilder(partial)

@@ -1,8 +1,10 @@
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -140,3 +142,68 @@ def screenshot_once(display, looks_right, timeout=20):
         time.sleep(0.25)
         picture = screenshot(display)
     return picture
+
+
+# --- a script in a real window --------------------------------------------------------------------
+
+def ink(region):
+    """Share of dark pixels: high over a grid of digits, low over a plot."""
+    return float((region.mean(axis=2) < 80).mean())
+
+
+class Window:
+    """A script training in a real window on the X server display: its lines, its keys, its pixels."""
+
+    def __init__(self, display, *args, backend="TkAgg", script="mnist_2.1_five_layers_relu_lrdecay.py",
+                 **env_changes):
+        self.display = display
+        env = clean_env(DISPLAY=display, MPLBACKEND=backend, **env_changes)
+        self.lines = []
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(TUTORIAL, script), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        threading.Thread(target=self.read, daemon=True).start()
+        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", script[:-3]], env=env,
+                               capture_output=True, text=True, timeout=60)
+        self.id = found.stdout.split()[0]  # only once it is mapped: Qt names its window before it shows it
+        subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=env, check=True)
+        geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", self.id], env=env,
+                                  capture_output=True, text=True, check=True).stdout
+        self.box = {k: int(v) for k, v in (line.split("=") for line in geometry.split())
+                    if k in ("X", "Y", "WIDTH", "HEIGHT")}
+
+    def region(self, left, right, top, bottom):
+        """A part of the window, in fractions of its width and height."""
+        x, y, w, h = self.box["X"], self.box["Y"], self.box["WIDTH"], self.box["HEIGHT"]
+        return slice(y + int(top * h), y + int(bottom * h)), slice(x + int(left * w), x + int(right * w))
+
+    def read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def steps(self):
+        return [int(line.split()[1]) for line in self.lines if line.startswith("step ")]
+
+    def stands_still(self, quiet=2.0, timeout=30):
+        """The last step printed, once no new one has come for `quiet` seconds: a loaded machine
+        may take a while to act on a key, and no fixed wait suits every machine."""
+        deadline = time.time() + timeout
+        last, since = self.steps()[-1], time.time()
+        while time.time() - since < quiet and time.time() < deadline:
+            time.sleep(0.2)
+            if self.steps()[-1] != last:
+                last, since = self.steps()[-1], time.time()
+        return last
+
+    def key(self, name):
+        subprocess.run(["xdotool", "key", "--window", self.id, name], env={**os.environ, "DISPLAY": self.display},
+                       check=True)
+        time.sleep(1.0)  # a few frames
+
+    def shows(self, looks_right):
+        return screenshot_once(self.display, looks_right)
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()

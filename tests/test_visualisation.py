@@ -20,8 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 import visualisation  # noqa: E402
-from conftest import (TUTORIAL, clean_env, need, need_qt_libraries, need_tk, run_python, screenshot,  # noqa: E402
-                      screenshot_once, small_disk)
+from conftest import TUTORIAL, Window, clean_env, ink, need, need_qt_libraries, run_python, small_disk  # noqa: E402
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
 
@@ -353,66 +352,6 @@ def test_a_file_refused_at_the_end_costs_one_line_and_not_the_others(mnist, tmp_
 
 
 # --- a real window on a real X server -----------------------------------------------------------
-
-def ink(region):
-    """Share of dark pixels: high over a grid of digits, low over a plot."""
-    return float((region.mean(axis=2) < 80).mean())
-
-
-class Window:
-    def __init__(self, display, *args, backend="TkAgg", **env_changes):
-        self.display = display
-        env = clean_env(DISPLAY=display, MPLBACKEND=backend, **env_changes)
-        self.lines = []
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(TUTORIAL, "mnist_2.1_five_layers_relu_lrdecay.py"), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
-        threading.Thread(target=self.read, daemon=True).start()
-        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "mnist_2.1"], env=env,
-                               capture_output=True, text=True, timeout=60)
-        self.id = found.stdout.split()[0]  # only once it is mapped: Qt names its window before it shows it
-        subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=env, check=True)
-        geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", self.id], env=env,
-                                  capture_output=True, text=True, check=True).stdout
-        self.box = {k: int(v) for k, v in (line.split("=") for line in geometry.split())
-                    if k in ("X", "Y", "WIDTH", "HEIGHT")}
-
-    def region(self, left, right, top, bottom):
-        """A part of the window, in fractions of its width and height."""
-        x, y, w, h = self.box["X"], self.box["Y"], self.box["WIDTH"], self.box["HEIGHT"]
-        return slice(y + int(top * h), y + int(bottom * h)), slice(x + int(left * w), x + int(right * w))
-
-    def read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def steps(self):
-        return [int(line.split()[1]) for line in self.lines if line.startswith("step ")]
-
-    def stands_still(self, quiet=2.0, timeout=30):
-        """The last step printed, once no new one has come for `quiet` seconds: a loaded machine
-        may take a while to act on a key, and no fixed wait suits every machine."""
-        deadline = time.time() + timeout
-        last, since = self.steps()[-1], time.time()
-        while time.time() - since < quiet and time.time() < deadline:
-            time.sleep(0.2)
-            if self.steps()[-1] != last:
-                last, since = self.steps()[-1], time.time()
-        return last
-
-    def key(self, name):
-        subprocess.run(["xdotool", "key", "--window", self.id, name], env={**os.environ, "DISPLAY": self.display},
-                       check=True)
-        time.sleep(1.0)  # a few frames
-
-    def shows(self, looks_right):
-        return screenshot_once(self.display, looks_right)
-
-    def close(self):
-        self.process.kill()
-        self.process.wait()
-
 
 @pytest.mark.parametrize("backend", ["TkAgg", "QtAgg"])
 def test_a_real_window_answers_real_key_presses(x_server, mnist, backend):
