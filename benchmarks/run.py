@@ -31,6 +31,8 @@ RUNS = os.path.join(HERE, "runs.jsonl")
 RESULTS = os.path.join(HERE, "RESULTS.md")
 PAIRED_RUNS = os.path.join(HERE, "paired_runs.jsonl")  # benchmarks/paired.py
 PAIRED_TARGET = 1.10  # a change may cost a script at most 10% of its training time
+TWIN_RUNS = os.path.join(HERE, "twin_runs.jsonl")  # benchmarks/twins.py
+TWIN_TIME_TARGET, TWIN_MEMORY_TARGET = 1.10, 1.20  # a twin against its graph twin
 
 sys.path.insert(0, TUTORIAL)
 import lessons  # noqa: E402  the numbered scripts: the one list
@@ -42,6 +44,9 @@ TARGETS = {
     "4.0": (None, None, None), "4.1": (None, None, None), "4.2": (0.995, None, None),
     "5.0": (None, None, None), "5.1": (None, None, None), "5.2": (0.997, None, 3600),
 }
+# the twins in today's TensorFlow (keras_*.py, tf2_*.py): where their graph twins land
+TWIN_TARGETS = {"keras_1.0": (0.920, None, None), "keras_3.1": (0.991, None, None), "keras_4.2": (0.995, None, None)}
+TWIN_WITHIN = {"keras_2.2": 0.002, "tf2_2.2": 0.002}  # of the graph twin's median
 STARTUP_TARGET_S = 6.0
 MEMORY_TARGET_MB = {"4.2": 1500, "5.0": 1500, "5.1": 1500, "5.2": 1500}  # others: 900
 TEST_EVERY = {"5.0": 500, "5.1": 500, "5.2": 500}  # the scripts' defaults; others 100
@@ -134,12 +139,13 @@ def line_timing(lines, arrived):
     return {"startup_s": first, "test_passes_s": testing if timed else None, "reached_99": reached_99}
 
 
-def run_live(script, seed, display):
-    """The same run in a live window on an X server: wall time until training is over."""
+def run_live(script, seed, display, flags=()):
+    """The same run in a live window on an X server: wall time until training is over, and the
+    process's peak memory until then."""
     env = {**os.environ, "DISPLAY": display, "MPLBACKEND": "TkAgg"}
     with tempfile.TemporaryDirectory() as folder:
         results = os.path.join(folder, "results.json")
-        command = [sys.executable, os.path.join(TUTORIAL, script), "--seed", str(seed), "--results", results]
+        command = [sys.executable, os.path.join(TUTORIAL, script), "--seed", str(seed), *flags, "--results", results]
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         output = []
@@ -149,7 +155,7 @@ def run_live(script, seed, display):
                 break
         wall = time.perf_counter() - started
         process.kill()  # the window would stay open until closed
-        process.wait()
+        _, _, usage = os.wait4(process.pid, 0)
         text = "".join(output)
         if not os.path.exists(results) or "running headless" in text:
             raise RuntimeError(f"{script} seed {seed} did not train in a window: {text[-500:]}")
@@ -157,13 +163,15 @@ def run_live(script, seed, display):
             figures = json.load(f)
     return {"script": script, "seed": seed, "extra": ["live"], "machine": machine(),
             "final_accuracy": figures["final_accuracy"], "training_s": figures["training_s"],
-            "drawing_s": figures.get("drawing_s"), "wall_s": wall,
-            "command": f"DISPLAY={display} MPLBACKEND=TkAgg python3 tensorflow-mnist-tutorial/{script} --seed {seed}"}
+            "drawing_s": figures.get("drawing_s"), "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024,
+            "command": " ".join([f"DISPLAY={display} MPLBACKEND=TkAgg python3 tensorflow-mnist-tutorial/{script}",
+                                 "--seed", str(seed), *flags])}
 
 
-def run_in_notebook(script, seed, headless):
+def run_in_notebook(script, seed, headless, flags=()):
     """The same run in a Jupyter kernel, as `%run` in a notebook cell: the cell's wall time, from
-    the request to the kernel's answer. Live, the six panels are drawn into the cell."""
+    the request to the kernel's answer, and the kernel's peak memory. Live, the six panels are
+    drawn into the cell."""
     from jupyter_client.manager import KernelManager
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
@@ -175,7 +183,8 @@ def run_in_notebook(script, seed, headless):
     results = os.path.join(folder.name, "results.json")
     try:
         client.wait_for_ready(timeout=120)
-        code = f"%run tensorflow-mnist-tutorial/{script} --seed {seed}" + (" --headless" if headless else "")
+        code = " ".join([f"%run tensorflow-mnist-tutorial/{script} --seed {seed}", *flags]) + (
+            " --headless" if headless else "")
         texts, frames = [], []
 
         def output(message):
@@ -192,13 +201,18 @@ def run_in_notebook(script, seed, headless):
             raise RuntimeError(f"{script} seed {seed} failed in a notebook: {text[-500:]}")
         with open(results) as f:
             figures = json.load(f)
+        texts.clear()
+        client.execute_interactive("import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+                                   timeout=60, output_hook=output)
+        peak_mb = int("".join(texts).split()[-1]) / 1024
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
         folder.cleanup()
     return {"script": script, "seed": seed, "extra": ["notebook"] + (["headless"] if headless else []),
             "machine": machine(), "final_accuracy": figures["final_accuracy"], "training_s": figures["training_s"],
-            "drawing_s": figures.get("drawing_s"), "wall_s": wall, "frames": len(frames), "command": code}
+            "drawing_s": figures.get("drawing_s"), "wall_s": wall, "frames": len(frames), "peak_mb": peak_mb,
+            "command": code}
 
 
 def start_x_server():
@@ -233,7 +247,8 @@ def write_results(runs, tf_version):
         seeds = FRESH_SEEDS.get(lessons.version(script), ())
         return [r for r in runs if r["script"] == script and not r["extra"] and (r["seed"] in seeds) == fresh]
 
-    by_script = {script: one_machine(mine) for script in lessons.SCRIPTS if (mine := headless_runs(script, False))}
+    by_script = {script: one_machine(mine) for script in lessons.SCRIPTS + lessons.TWINS
+                 if (mine := headless_runs(script, False))}
     fresh = {script: one_machine(mine) for script in lessons.SCRIPTS if (mine := headless_runs(script, True))}
     live = [r for r in runs if r["script"] == LIVE_SCRIPT and r["extra"] == ["live"]]
     letters = {}  # machine: its letter in the tables, in order of first use
@@ -275,15 +290,23 @@ def write_results(runs, tf_version):
     verdicts = []
     for script, mine in by_script.items():
         version = lessons.version(script)
-        accuracy_target, best_target, seconds_target = TARGETS.get(version, (None, None, None))
+        twin = f"{lessons.twin_kind(script)}_{version}" if lessons.twin_kind(script) else None
+        accuracy_target, best_target, seconds_target = (TWIN_TARGETS if twin else TARGETS).get(
+            twin or version, (None, None, None))
         letter = letters[mine[0]["machine"]]
         final = [r["final_accuracy"] for r in mine]
         best = [r["best_accuracy"] for r in mine]
         seconds = statistics.median(r["training_s"] for r in mine)
         verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
         target = "-"
-        if version in FRESH_SEEDS and accuracy_target is not None:
+        graph = by_script.get(lessons.graph_twin(script)) if twin in TWIN_WITHIN else None
+        if version in FRESH_SEEDS and accuracy_target is not None and not twin:
             target = f">= {accuracy_target:.3f} on fresh seeds (below)"
+        elif graph:  # within so much of the graph twin's median, on this machine's runs
+            theirs = statistics.median(r["final_accuracy"] for r in graph)
+            accuracy_ok = abs(statistics.median(final) - theirs) <= TWIN_WITHIN[twin] + 1e-9
+            verdicts.append(accuracy_ok)
+            target = f"within {TWIN_WITHIN[twin]} of {version}'s {theirs:.4f} {verdict(accuracy_ok)}"
         elif accuracy_target is not None:
             accuracy_ok = statistics.median(final) >= accuracy_target and (
                 best_target is None or statistics.median(best) >= best_target)
@@ -362,7 +385,7 @@ def write_results(runs, tf_version):
         f"otherwise). 99% is the first test pass at or above 0.99, its seconds counted from the "
         f"first progress line.",
     ]
-    paired_lines = paired_section()
+    paired_lines = paired_section() + twins_section()
     text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands
                      + how_made(runs)) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
@@ -407,6 +430,50 @@ def paired_section():
         + "; ".join(f"{letter} = {where}" for where, letter in letters.items()) + ". Commands: "
         + "; ".join(sorted({f"`{r['command']}`" for r in runs if r["side"] == "after"})) + "."]
     return lines
+
+
+def twins_section():
+    """benchmarks/twins.py's pairs: a twin in today's TensorFlow against its graph twin."""
+    if not os.path.exists(TWIN_RUNS):
+        return []
+    with open(TWIN_RUNS) as f:
+        pairs = [json.loads(line) for line in f if line.strip()]
+    letters = {}
+    lines = ["", "## The twins against their graph twins, paired on one machine", "",
+             "`python3 benchmarks/twins.py`: the graph script and its twin in today's TensorFlow at their "
+             "defaults, same seed, one right after the other on the same machine: headless, in a live "
+             "TkAgg window on Xvfb, or with `%run` in a Jupyter kernel drawing into the cell. Training "
+             "seconds and accuracy are the scripts' own --results figures (with the picture on, they "
+             "include the drawing); peak memory is the process's (the kernel's) maximum resident set. "
+             "A setting in the second column was given to the twin alone.", "",
+             "| twin | setting | mode | seed | machine | training s, graph -> twin | time ratio "
+             "| peak MB, graph -> twin | memory ratio | final accuracy, twin (graph) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    groups = {}
+    for r in sorted(pairs, key=lambda r: (r["twin"], r["twin_flags"], MODE_ORDER.get(r["mode"], 9), r["seed"])):
+        letter = letters.setdefault(r["machine"], chr(ord("T") + len(letters)))
+        graph, twin = r["graph_run"], r["twin_run"]
+        time_ratio, memory_ratio = twin["training_s"] / graph["training_s"], twin["peak_mb"] / graph["peak_mb"]
+        setting = " ".join(r["twin_flags"]) or "defaults"
+        groups.setdefault((r["twin"], setting, r["mode"]), []).append((time_ratio, memory_ratio))
+        lines.append(f"| {r['twin']} | {setting} | {r['mode']} | {r['seed']} | {letter} "
+                     f"| {graph['training_s']:.1f} -> {twin['training_s']:.1f} | {time_ratio:.3f} "
+                     f"| {graph['peak_mb']:.0f} -> {twin['peak_mb']:.0f} | {memory_ratio:.2f} "
+                     f"| {twin['final_accuracy']:.4f} ({graph['final_accuracy']:.4f}) |")
+    lines += ["", f"Medians (targets: time at most {TWIN_TIME_TARGET}x, peak memory at most "
+                  f"{TWIN_MEMORY_TARGET}x the graph twin's):", ""]
+    for (twin, setting, mode), ratios in groups.items():
+        time_ratio = statistics.median(t for t, _ in ratios)
+        memory_ratio = statistics.median(m for _, m in ratios)
+        lines.append(f"- {twin}, {setting}, {mode} ({len(ratios)} pair{'s' if len(ratios) > 1 else ''}): time "
+                     f"{time_ratio:.3f}x ({'met' if time_ratio <= TWIN_TIME_TARGET else '**missed**'}), memory "
+                     f"{memory_ratio:.2f}x ({'met' if memory_ratio <= TWIN_MEMORY_TARGET else '**missed**'})")
+    lines += ["", "Machines: " + "; ".join(f"{letter} = {where}" for where, letter in letters.items())
+              + ". Commands: " + "; ".join(sorted({f"`{r['twin_run']['command']}`" for r in pairs})) + "."]
+    return lines
+
+
+MODE_ORDER = {"headless": 0, "window": 1, "notebook": 2}
 
 
 def how_made(runs):
