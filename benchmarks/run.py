@@ -261,7 +261,9 @@ def write_results(runs, tf_version):
         "Written by `python3 benchmarks/run.py` from the runs in `runs.jsonl`; every figure below is",
         "measured, none is typed in. Each script trains headless at its default settings (mini-batches",
         "of 100; a full 10,000-image test pass every 100 steps, every 500 for 5.x, and after the last",
-        "step) with each seed.",
+        "step) with each seed. The keras_* and tf2_* rows are the twins in today's TensorFlow, each",
+        "judged against where its graph twin lands: 1.0 at 0.920, 2.2 within 0.002 of 2.2's median on",
+        "this machine, 3.1 at 0.991, 4.2 at 0.995.",
         "",
         "The 5.x runs below were made while each 5.x script augmented its digits inside the network's "
         "graph; the scripts now augment each batch in their loop, before feeding it (so that the "
