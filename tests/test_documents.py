@@ -91,8 +91,10 @@ def problems_of(folder, command):
             return [f"{command!r} from {os.path.relpath(folder, ROOT)}: no file {program}"]
     if re.fullmatch(r"(.*/)?mnist_\d+\.\d+_\w+\.py", program):  # every lesson has training.setup's flags
         folder, program = ROOT, "tensorflow-mnist-tutorial/mnist_1.0_softmax.py"
+    elif re.fullmatch(r"(.*/)?(keras|tf2)_\d+\.\d+_\w+\.py", program):  # every twin keras_training.setup's
+        folder, program = ROOT, "tensorflow-mnist-tutorial/keras_1.0_softmax.py"
     with open(path if words[1] == "-m" else os.path.join(folder, program)) as f:
-        if "ArgumentParser" not in f.read() and not program.endswith("mnist_1.0_softmax.py"):
+        if "ArgumentParser" not in f.read() and not program.endswith("_1.0_softmax.py"):
             return [f"{command!r}: {program} takes no flags and no --help"] if flags else []
     status, usage = help_text(folder, program)
     if status != 0:
