@@ -40,11 +40,40 @@ def setup(description, iterations, batch_size=100, test_every=100):
     args = command_line.parse(description, iterations, batch_size, test_every, more=keras_flags)
     if not args.steps_per_execution:
         args.steps_per_execution = math.gcd(args.log_every, args.test_every, args.iterations)
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)  # --threads, 0: one per core
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if not tf.executing_eagerly():  # a graph script ran before, in this notebook's kernel
+        eager_again()
+    use_threads(args.threads)
     keras.utils.set_random_seed(args.seed)  # the weights' starting values, dropout
     tf.config.experimental.enable_op_determinism()  # same seed, same numbers
     return args
+
+
+def eager_again():
+    """Undo a graph script's tf.disable_eager_execution() in this process (a notebook's kernel runs
+    one script after another): forget its graph, turn eager execution back on, and make eager the
+    outermost context again, where tf.function lifts what it creates (Adam's slots, for one)."""
+    from tensorflow.python.eager import context
+    tf.compat.v1.reset_default_graph()
+    tf.compat.v1.enable_eager_execution()
+    switches = context.context().context_switches
+    if not switches.stack or switches.stack[0].enter_context_fn is not context.eager_mode:
+        switches.push(False, context.eager_mode, None)
+
+
+def use_threads(threads):
+    """--threads: CPU threads per operation (0: one per core). TensorFlow fixes them when it starts
+    running, so in a notebook kernel that ran a script before they stay as they were: a --threads
+    that asks for others is then one line saying so."""
+    threading = tf.config.threading
+    for get, put in ((threading.get_intra_op_parallelism_threads, threading.set_intra_op_parallelism_threads),
+                     (threading.get_inter_op_parallelism_threads, threading.set_inter_op_parallelism_threads)):
+        if get() != threads:
+            try:
+                put(threads)
+            except RuntimeError:
+                if threads:
+                    command_line.stop(f"error: --threads {threads}: TensorFlow already runs here with "
+                                      f"{get() or 'one per core'}; restart the kernel to change them")
 
 
 def cross_entropy(labels, probabilities):

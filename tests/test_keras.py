@@ -208,3 +208,23 @@ def test_the_readmes_own_keras_model_gets_the_panels(tmp_path):
     with open(results) as f:
         assert json.load(f)["final_accuracy"] > 0.9
     assert png.stat().st_size > 50_000
+
+
+def test_a_twin_runs_after_a_graph_script_in_the_same_kernel_and_the_other_way_round(mnist):
+    # a notebook's kernel runs the chapters one after another: the graph scripts switch TensorFlow
+    # to graph mode for good, and a twin after them must still train eagerly, to its own numbers
+    code = """
+import runpy, sys
+for name in ("mnist_1.0_softmax.py", "keras_2.2_five_layers_relu_lrdecay_dropout.py", "mnist_1.0_softmax.py",
+             "tf2_2.2_five_layers_relu_lrdecay_dropout.py"):
+    sys.argv = [name, "--headless", "--iterations", "50"]
+    runpy.run_path(name, run_name="__main__")
+"""
+    together = subprocess.run([sys.executable, "-c", code], cwd=TUTORIAL, env=clean_env(), capture_output=True,
+                              text=True, timeout=300)
+    assert together.returncode == 0, together.stderr[-2000:]
+    finals = re.findall(r"^final test accuracy (0\.\d{4})", together.stdout, re.M)
+    alone = [re.search(r"^final test accuracy (0\.\d{4})", run_python(
+        [os.path.join(TUTORIAL, name), "--headless", "--iterations", "50"]).stdout, re.M).group(1)
+        for name in ("mnist_1.0_softmax.py", TWINS["2.2"])]
+    assert finals == [alone[0], alone[1], alone[0], alone[1]], (finals, alone)
