@@ -33,6 +33,7 @@ PAIRED_RUNS = os.path.join(HERE, "paired_runs.jsonl")  # benchmarks/paired.py
 PAIRED_TARGET = 1.10  # a change may cost a script at most 10% of its training time
 TWIN_RUNS = os.path.join(HERE, "twin_runs.jsonl")  # benchmarks/twins.py
 TWIN_TIME_TARGET, TWIN_MEMORY_TARGET = 1.10, 1.20  # a twin against its graph twin
+MODE_ORDER = {"headless": 0, "window": 1, "notebook": 2}  # benchmarks/twins.py's modes, as RESULTS lists them
 
 sys.path.insert(0, TUTORIAL)
 import lessons  # noqa: E402  the numbered scripts: the one list
@@ -474,8 +475,6 @@ def twins_section():
               + ". Commands: " + "; ".join(sorted({f"`{r['twin_run']['command']}`" for r in pairs})) + "."]
     return lines
 
-
-MODE_ORDER = {"headless": 0, "window": 1, "notebook": 2}
 
 
 def how_made(runs):

@@ -183,7 +183,6 @@ class Show(show_module.Show):
         learning_rate = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
         self.training(step, *accuracy_and_loss(labels, probabilities), images, labels, probabilities,
                       learning_rate)
-        return images
 
     def measure_test(self, step, batch_images):
         """Step's test pass, --test-batch-size images at a time; panels 4 and 5 from the batch."""
@@ -197,9 +196,7 @@ class Show(show_module.Show):
         """What panels 4 and 5 show: all the weights and all the biases, unless told otherwise."""
         if self.spread_of:
             return [np.asarray(values) for values in self.spread_of(images)]
-        values = [v.numpy() for v in self.model.trainable_variables]
-        return (np.concatenate([np.ravel(v) for v in values if v.ndim > 1]),
-                np.concatenate([np.ravel(v) for v in values if v.ndim == 1] or [np.zeros(1)]))
+        return show_module.weights_and_biases([v.numpy() for v in self.model.trainable_variables])
 
     def callback(self):
         return ShowCallback(self)
@@ -236,8 +233,11 @@ class ShowCallback(keras.callbacks.Callback):
         if not show.next_step(i):  # Ctrl-C, or the window closed: no more training
             self.model.stop_training = True
             return
-        images = None
-        if i % args.log_every == 0 or i == args.iterations:
-            images = show.measure_batch(i, *show.batches.at(i))
-        if i % args.test_every == 0 or i == args.iterations:
-            show.measure_test(i, images if images is not None else show.batches.at(i)[0])
+        logged = i % args.log_every == 0 or i == args.iterations
+        tested = i % args.test_every == 0 or i == args.iterations
+        if logged or tested:
+            images, labels = show.batches.at(i)  # the batch step i trains on
+            if logged:
+                show.measure_batch(i, images, labels)
+            if tested:
+                show.measure_test(i, images)

@@ -281,8 +281,7 @@ class Show:
         final, best = self.final(), self.best()
         steps = self.steps_trained()
         images = steps * args.batch_size
-        weights = np.concatenate([np.ravel(v) for v in values if np.ndim(v) > 1] or [np.zeros(1)])
-        biases = np.concatenate([np.ravel(v) for v in values if np.ndim(v) == 1] or [np.zeros(1)])
+        weights, biases = weights_and_biases(values)
         print(f"weights range from {weights.min():.3f} to {weights.max():.3f}, biases from "
               f"{biases.min():.3f} to {biases.max():.3f}")
         print(f"final {self.held_out} accuracy {final[1]:.4f} (best {best[1]:.4f} at step {best[0]}); "
@@ -387,6 +386,13 @@ class Summaries:
         else:
             self.eager_writer.close()
         self.session.close()
+
+
+def weights_and_biases(values):
+    """All the values of the variables training learns, in two rows: the weights (matrices and
+    patches) and the biases (and offsets: every variable of one dimension)."""
+    return (np.concatenate([np.ravel(v) for v in values if np.ndim(v) > 1] or [np.zeros(1)]),
+            np.concatenate([np.ravel(v) for v in values if np.ndim(v) == 1] or [np.zeros(1)]))
 
 
 def run_folder(args):

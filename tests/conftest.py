@@ -65,6 +65,21 @@ def clean_env(**changes):
     return env
 
 
+def ctrl_c_at_step_20(script):
+    """The script run headless and sent Ctrl-C, as a terminal sends it, once it printed step 20:
+    its exit status and what it wrote to stderr. A shell starts background jobs (and so, maybe,
+    this test run) with SIGINT ignored, and a child inherits that: the script gets it back."""
+    process = subprocess.Popen([sys.executable, os.path.join(TUTORIAL, script), "--headless"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in process.stdout:
+        if line.startswith("step     20"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
 def small_disk(limit):
     """For subprocess's preexec_fn: the child's writes fail past limit bytes a file (EFBIG, "File
     too large"), as writes to a full disk fail, from the kernel itself, not from a patched Python."""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import savedmodel
-from conftest import ROOT, TUTORIAL, Window, clean_env, ink, run_python
+from conftest import ROOT, TUTORIAL, Window, clean_env, ctrl_c_at_step_20, ink, run_python
 from kernel import Kernel
 
 TWINS = {"1.0": "keras_1.0_softmax.py", "2.2": "keras_2.2_five_layers_relu_lrdecay_dropout.py",
@@ -131,16 +131,8 @@ def test_tensorboard_runs_of_a_twin_are_read_as_a_graph_scripts_are(tmp_path):
 
 
 def test_ctrl_c_stops_fit_between_steps_with_one_line(mnist):
-    process = subprocess.Popen(
-        [sys.executable, os.path.join(TUTORIAL, TWINS["3.1"]), "--headless"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    for line in process.stdout:
-        if line.startswith("step     20"):
-            break
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1
+    returncode, stderr = ctrl_c_at_step_20(TWINS["3.1"])
+    assert returncode == 1
     assert re.fullmatch(r"keras_3\.1_convolutional_bigger_dropout\.py: interrupted at step \d+\n", stderr), stderr
 
 

@@ -4,7 +4,6 @@ import ast
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ import pytest
 
 import lessons
 import mnistdata
-from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, run_python
+from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, ctrl_c_at_step_20, run_python
 from test_data import write_idx_set
 
 # Steps to train and the test accuracy only a learning network reaches by then (chance is 0.10).
@@ -225,18 +224,8 @@ def test_start_up_prints_no_tensorflow_chatter(mnist):
 
 
 def test_ctrl_c_stops_training_with_one_line(mnist):
-    # Ctrl-C as in a terminal: a shell starts background jobs (and so, maybe, this test run) with
-    # SIGINT ignored, and a child inherits that, so give the script the usual SIGINT handling back.
-    process = subprocess.Popen(
-        [sys.executable, os.path.join(TUTORIAL, "mnist_3.1_convolutional_bigger_dropout.py"), "--headless"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    for line in process.stdout:
-        if line.startswith("step     20"):
-            break
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1
+    returncode, stderr = ctrl_c_at_step_20("mnist_3.1_convolutional_bigger_dropout.py")
+    assert returncode == 1
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and re.fullmatch(r"mnist_3\.1_convolutional_bigger_dropout\.py: interrupted at step \d+",
                                             lines[0]), stderr
