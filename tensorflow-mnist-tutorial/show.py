@@ -353,11 +353,15 @@ class Summaries:
     in a session of their own: the script's graph and its Session are not touched.
     """
 
-    def __init__(self, directory, tags):
+    def __init__(self, directory, tags=()):
+        """tags: the histograms' names; none, scalars only."""
+        self.session = None
         if tensorflow.executing_eagerly():  # Keras and tf.function loops: TensorFlow 2's writer
             self.writer, self.eager_writer = None, tensorflow.summary.create_file_writer(directory)
         else:  # a graph script's: with the graph, for TensorBoard's graph tab
             self.writer = tf.summary.FileWriter(directory, tf.get_default_graph())
+        if not tags:
+            return
         with tf.Graph().as_default() as graph:
             self.values = [tf.placeholder(tf.float32, [None]) for _ in tags]
             self.histogram_op = tf.summary.merge([tf.summary.histogram(tag, values)
@@ -385,7 +389,8 @@ class Summaries:
             self.writer.close()
         else:
             self.eager_writer.close()
-        self.session.close()
+        if self.session:
+            self.session.close()
 
 
 def weights_and_biases(values):
