@@ -1,13 +1,15 @@
 """Make README.md's pictures again, from the current code, in one command.
 
     python3 docs/make_pictures.py                     # all of them: about five minutes on 2 cores
-    python3 docs/make_pictures.py panels compare      # some: panels, keras, compare, tensorboard, draw, notebook
+    python3 docs/make_pictures.py panels compare      # some: panels, keras, experiments, compare, tensorboard, draw, notebook
 
 panels      2.1 at its defaults, seed 0, headless: the six panels at the end of training, with the
             zoom on the last percent and the note on overfitting (docs/mnist_2.1_five_layers_relu_lrdecay.png),
             and the report of its mistakes (docs/mistakes_2.1.png)
 keras       the Keras twin of 2.2 at its defaults, seed 0, headless: its six panels at the end of training
             (docs/keras_2.2_five_layers_relu_lrdecay_dropout.png)
+experiments the lab bench's depth experiment at its defaults, seed 0, headless: its curves and its
+            sentence (docs/experiments_depth.png)
 compare     2.0, 2.1 and 2.2 at their defaults, seed 0, --tensorboard; compare.py's overlay (docs/compare_2.x.png)
 tensorboard the same runs in TensorBoard, in headless Chromium (docs/tensorboard_2.x.png)
 draw        3.0 trained 2,000 steps; the drawing pad under Xvfb, a 7 drawn with xdotool (docs/draw_pad.png)
@@ -31,7 +33,7 @@ DOCS = HERE  # where the pictures go: --output
 TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-PARTS = ["panels", "keras", "compare", "tensorboard", "draw", "notebook"]
+PARTS = ["panels", "keras", "experiments", "compare", "tensorboard", "draw", "notebook"]
 TOOLS = {"tensorboard": ["chromium"], "draw": ["Xvfb", "xdotool", "xwd"], "notebook": ["chromium"]}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -57,6 +59,12 @@ def panels(work):
     run(["tensorflow-mnist-tutorial/mnist_2.1_five_layers_relu_lrdecay.py", "--headless", "--seed", "0",
          "--save-png", os.path.join(DOCS, "mnist_2.1_five_layers_relu_lrdecay.png"),
          "--save-report", os.path.join(DOCS, "mistakes_2.1.png")], cwd=work)
+
+
+def experiments(work):
+    """The lab bench's depth experiment: eight variants' curves, overlaid, and the sentence."""
+    run(["tensorflow-mnist-tutorial/experiments.py", "depth", "--headless", "--seed", "0",
+         "--save-png", os.path.join(DOCS, "experiments_depth.png")], cwd=work)
 
 
 def keras(work):

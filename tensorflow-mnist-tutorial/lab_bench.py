@@ -269,6 +269,10 @@ class Bench(where_shown.Screen):
             stop(callback.stopped)
         seconds = time.perf_counter() - started - callback.measuring_s
         self.rows.append(self.row(variant, curve, callback.step, seconds, epochs, batch_size, pixels))
+        if self.in_notebook:
+            row = self.rows[-1]
+            print(f"{variant.name}: test {percent(row['final_test'])} (best {percent(row['best_test'])}), "
+                  f"training {percent(row['final_train'])}, {row['steps']} steps in {seconds:.1f} s", flush=True)
         self.current = None
 
     def row(self, variant, curve, steps, seconds, epochs, batch_size, pixels):
@@ -307,11 +311,14 @@ class Bench(where_shown.Screen):
             self.title(f"training {variant.name} ({len(self.rows) + 1} of {len(self.experiment.variants)})")
 
     def measured(self, curve):
-        """A new measurement of the variant being trained: a progress line, the curves."""
+        """A new measurement of the variant being trained: a progress line (in a terminal; a
+        notebook's cell gets one line per variant, at its end), the curves."""
+        self.changed = True
+        if self.in_notebook:
+            return
         print(f"{curve['variant']:<28}  epoch {curve['epoch'][-1]:6.2f}  test {curve['test_accuracy'][-1]:.4f} "
               f"loss {curve['test_loss'][-1]:.4f}  train {curve['train_accuracy'][-1]:.4f} "
               f"loss {curve['train_loss'][-1]:.4f}", flush=True)
-        self.changed = True
 
     def open_picture(self):
         """The live window, a notebook cell's picture, or off-screen for --save-png; or none."""
@@ -397,8 +404,11 @@ class Bench(where_shown.Screen):
             self.write_results(said)
             print(f"results written to {self.args.results}", flush=True)
         if self.live:
-            where_shown.Screen.finish(self)
-            self.close()
+            self.draw()
+            self.stop_events()
+            if self.show == "window" and not self.closed:
+                print("The experiment is over: close the window to exit.", flush=True)
+                self.plt.show(block=True)
         return said
 
     def write_results(self, said):

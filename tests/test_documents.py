@@ -96,6 +96,8 @@ def problems_of(folder, command):
     with open(path if words[1] == "-m" else os.path.join(folder, program)) as f:
         if "ArgumentParser" not in f.read() and not program.endswith("_1.0_softmax.py"):
             return [f"{command!r}: {program} takes no flags and no --help"] if flags else []
+    if program.endswith("experiments.py") and flags and not flags[0].startswith("-"):
+        program, flags = f"{program} {flags[0]}", flags[1:]  # an experiment has flags of its own
     status, usage = help_text(folder, program)
     if status != 0:
         return [f"{command!r}: --help fails: {usage.strip().splitlines()[-1:]}"]

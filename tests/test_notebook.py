@@ -163,9 +163,11 @@ def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
     with open(path) as f:  # as written: nbformat.read renames a repeated cell id, with a warning
         ids = [cell.get("id") for cell in json.load(f)["cells"]]
     assert None not in ids and len(ids) == len(set(ids))  # each cell its own id, as nbformat 4.5 asks
-    runs = [cell for cell in code if cell.source.startswith("%run ")]
+    runs = [cell for cell in code if cell.source.startswith("%run ") and "experiments.py" not in cell.source]
     scripts = {cell.source.split()[1] for cell in runs}
     assert set(SCRIPTS) <= scripts  # every numbered script has its chapter
+    experiments = [cell for cell in code if cell.source.startswith("%run experiments.py ")]
+    assert len(experiments) >= 2  # the lab bench's chapter runs two experiments
 
     switch, = [cell for cell in code if "QUICK = False" in cell.source]  # the quick tour, in the notebook
     assert code.index(switch) < code.index(runs[0])
@@ -182,6 +184,14 @@ def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
         text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
         assert re.search(r"final test accuracy 0\.\d{4}", text), (cell.source, text)
         assert "100 steps of 100 images" in text
+    for cell in experiments:  # their curves drawn live in the cell, left in their final state, and the sentence
+        kinds = [output.output_type for output in cell.outputs]
+        assert "error" not in kinds, cell.outputs
+        pictures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
+        assert len(pictures) == 1, (cell.source, kinds)
+        text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        assert " ranks first, at " in text, text
+        assert text.count(": test ") >= 2 and "  epoch " not in text, text  # a line per variant, not per measurement
 
 
 # --- a real browser: JupyterLab on localhost, headless Chromium ----------------------------------
