@@ -438,7 +438,9 @@ def experiments_section():
              "are on the 10,000 test images (training: on 10,000 training images, the network as it "
              "tests) at the end of the run; the primer's figure is the test accuracy its text reports, at "
              "its own epochs. \"Held\" counts the seeds whose numbers agree with each of the primer's "
-             "findings (the run's sentence says which).", ""]
+             "findings (the run's sentence says which). \"Points\" is this project's median minus the primer's "
+             "figure. Seconds are each variant's training time; some of these runs shared the two cores "
+             "with the test suite, so they compare variants within a run, not runs.", ""]
     by_name = {}
     for r in runs:
         by_name.setdefault(r["experiment"], []).append(r)
@@ -449,14 +451,16 @@ def experiments_section():
                   f"`{first['command'].replace(' --seed ' + str(first['seed']), '')}`, seeds "
                   f"{', '.join(map(str, seeds))}; {first['epochs']} epochs here, {first['primer_epochs']} in "
                   f"the primer. {EXPERIMENT_NOTES.get(name, '')}", "",
-                  "| variant | primer's test accuracy | test accuracy, median (range) | training accuracy, "
-                  "median | gap, median | seconds, median |", "| --- | --- | --- | --- | --- | --- |"]
+                  "| variant | primer's test accuracy | test accuracy, median (range) | points | training accuracy, "
+                  "median | gap, median | seconds, median |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for variant in first["variants"]:
             rows = [v for r in mine for v in r["variants"] if v["variant"] == variant["variant"]]
             tests = [v["final_test"] for v in rows]
             primer = f"{variant['primer']:.2%}" if variant.get("primer") is not None else "-"
+            points = (f"{100 * (statistics.median(tests) - variant['primer']):+.2f}"
+                      if variant.get("primer") is not None else "-")
             lines.append(f"| {variant['variant']} | {primer} | {statistics.median(tests):.2%} "
-                         f"({min(tests):.2%}-{max(tests):.2%}) | "
+                         f"({min(tests):.2%}-{max(tests):.2%}) | {points} | "
                          f"{statistics.median(v['final_train'] for v in rows):.2%} | "
                          f"{100 * statistics.median(v['gap'] for v in rows):.2f} | "
                          f"{statistics.median(v['seconds'] for v in rows):.0f} |")
