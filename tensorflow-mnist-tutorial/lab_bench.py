@@ -30,7 +30,7 @@ import in_notebook
 import mnistdata
 import where_shown
 from command_line import StopBetweenSteps, has_display, stop
-from show import Summaries
+from show import Summaries, run_folder
 
 TRAIN_SAMPLE = 10000  # training images measured beside the test images, the same ones every time
 PIXELS = {  # how the 0-255 bytes reach the network
@@ -290,12 +290,7 @@ class Bench(where_shown.Screen):
         """--tensorboard DIR: one run folder per variant, named after the experiment, the variant,
         the seed and the time, so compare.py and TensorBoard overlay them."""
         slug = re.sub(r"[^a-z0-9.]+", "_", variant.name.lower()).strip("_")
-        name = f"{self.experiment.name}-{slug}-seed{self.args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-        folder, number = os.path.join(self.args.tensorboard, name), 1
-        while os.path.exists(folder):
-            number += 1
-            folder = os.path.join(self.args.tensorboard, f"{name}-{number}")
-        return folder
+        return run_folder(self.args, f"{self.experiment.name}-{slug}")
 
     # --- the progress lines and the picture ---------------------------------------------------
 

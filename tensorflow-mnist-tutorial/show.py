@@ -400,11 +400,11 @@ def weights_and_biases(values):
             np.concatenate([np.ravel(v) for v in values if np.ndim(v) == 1] or [np.zeros(1)]))
 
 
-def run_folder(args):
-    """This run's own folder in --tensorboard DIR: script, seed and start time, e.g.
-    DIR/mnist_2.1_five_layers_relu_lrdecay-seed0-20261203-075300. TensorBoard shows each folder
-    as a run; two runs in one folder would mix their steps into one curve."""
-    script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+def run_folder(args, what=None):
+    """This run's own folder in --tensorboard DIR: script (or what, the lab bench's experiment
+    and variant), seed and start time, e.g. DIR/mnist_2.1_five_layers_relu_lrdecay-seed0-20261203-075300.
+    TensorBoard shows each folder as a run; two runs in one folder would mix their steps into one curve."""
+    script = what or os.path.splitext(os.path.basename(sys.argv[0]))[0]
     name = f"{script}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder, number = os.path.join(args.tensorboard, name), 1
     while os.path.exists(folder):  # the same script and seed started twice in one second

@@ -7,10 +7,9 @@ import subprocess
 import time
 
 import matplotlib.image
-import numpy as np
 import pytest
 
-from conftest import TUTORIAL, Window, run_python, screenshot_once
+from conftest import TUTORIAL, Window, run_python
 
 SCRIPT = os.path.join(TUTORIAL, "experiments.py")
 NAMES = ["depth", "width", "input-scaling", "inverted", "batch-size", "learning-rate", "optimizer",
