@@ -2,7 +2,7 @@
 trainer/mnistdata.py, so that the code exists once in the repository and whole in every build.
 
 Building from the repository (python3 -m build mlengine, pip install ./mlengine, the Dockerfile)
-copies ../tensorflow-mnist-tutorial/mnistdata.py in for the build and removes it afterwards;
+copies ../tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py in for the build and removes it afterwards;
 building from the source distribution finds the copy already packed.
 """
 import os
@@ -13,7 +13,7 @@ from setuptools import build_meta
 from setuptools.build_meta import *  # noqa: F401,F403  the rest of the interface, unchanged
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.join(HERE, os.pardir, "tensorflow-mnist-tutorial", "mnistdata.py")
+SOURCE = os.path.join(HERE, os.pardir, "tensorflow-mnist-tutorial", "mnist_tutorial", "mnistdata.py")
 PACKED = os.path.join(HERE, "trainer", "mnistdata.py")
 
 

@@ -16,9 +16,10 @@ import os
 import re
 import sys
 
-import command_line  # TensorBoard's reader imports TensorFlow: quietly, as the scripts do; one-line errors
-import visualisation
-from mnistdata import UserError, atomic_file
+from mnist_tutorial import command_line  # TensorBoard's reader imports TensorFlow: quietly, as the scripts do; one-line errors
+from mnist_tutorial import six_panels
+from mnist_tutorial import where_shown
+from mnist_tutorial.mnistdata import UserError, atomic_file
 
 RUN_NAME = re.compile(r"mnist_(\d\.\d)_[a-z_]+-seed(\d+)-(\d{8}-\d{6})")
 
@@ -57,8 +58,8 @@ def draw(runs, figure):
     for name, steps, accuracies, losses in runs.values():
         line, = accuracy.plot(steps, accuracies, lw=1.2, label=name)
         loss.plot(steps, losses, lw=1.2, color=line.get_color(), label=name)
-    visualisation.zoom_on_the_last_percent(accuracy)
-    accuracy.set_ylim(0.9, visualisation.zoom_top(max(max(accuracies) for _, _, accuracies, _ in runs.values())))
+    six_panels.zoom_on_the_last_percent(accuracy)
+    accuracy.set_ylim(0.9, six_panels.zoom_top(max(max(accuracies) for _, _, accuracies, _ in runs.values())))
     accuracy.set_title("Test accuracy (90% and up)", fontsize=10)
     # the scale of the second half, where overfitting shows: a slow start's first losses run off the top
     top = max(max(losses[len(losses) // 2:], default=0) for *_, losses in runs.values())
@@ -78,7 +79,7 @@ def main():
     parser.add_argument("--output", metavar="FILE.png", help="write the picture there instead of opening a window")
     args = parser.parse_args()
     command_line.check_output(parser, "--output", args.output, ".png")
-    if not args.output and not command_line.has_display():
+    if not args.output and not where_shown.has_display():
         parser.error("no display to open a window on: give --output FILE.png")
     try:
         runs = find_runs(args.directory)

@@ -19,10 +19,10 @@ import time
 
 import numpy as np
 
-import command_line  # the one-line errors and the quiet TensorFlow import of the numbered scripts
-import savedmodel
-import where_shown
-from mnistdata import UserError
+from mnist_tutorial import command_line  # the one-line errors and the quiet TensorFlow import of the numbered scripts
+from mnist_tutorial import savedmodel
+from mnist_tutorial import where_shown
+from mnist_tutorial.mnistdata import UserError
 
 CANVAS = 280  # the drawing's resolution, in its own pixels
 PEN_RADIUS = 14  # a 28-pixel pen on the 280-pixel canvas: MNIST's stroke width when drawn large
@@ -213,7 +213,7 @@ def main():
                              "trainer's exported model folder)")
     args = parser.parse_args()
     try:
-        if not command_line.has_display():
+        if not where_shown.has_display():
             raise UserError("no display to open the pad's window on (DISPLAY is not set)")
         predict = savedmodel.load(args.model)
         pad = Pad(predict, os.path.basename(os.path.normpath(args.model)))

@@ -20,14 +20,16 @@ import os
 import sys
 import textwrap
 
-import command_line  # first: it imports TensorFlow, quietly
+from mnist_tutorial import startup  # noqa: F401  first: it imports TensorFlow, quietly
+from mnist_tutorial import command_line
 import keras
 from keras import layers, optimizers
 from keras.regularizers import L2
 
-import keras_training
-import lab_bench
-from lab_bench import Experiment, Finding, Variant
+from mnist_tutorial import keras_training
+from mnist_tutorial import lab_bench
+from mnist_tutorial import data
+from mnist_tutorial.experiment import Experiment, Finding, Variant
 
 
 def dense(*hidden, output_regularizer=None):
@@ -256,30 +258,19 @@ def parse(argv=None):
                                      experiment.primer_epochs != experiment.epochs else ", the primer's") + ")")
         command.add_argument("--quick", action="store_true",
                              help="a short run, under a minute on 2 cores: fewer epochs and images")
-        command.add_argument("--seed", type=command_line.whole_number(0), default=0, metavar="N",
-                             help="the same seed gives the same numbers on the same machine (default: 0)")
+        command_line.add_shared(command, "--seed")
         command.add_argument("--tests-per-epoch", type=command_line.whole_number(1), default=4, metavar="N",
                              help="measure on the test images N times an epoch (default: 4)")
-        command.add_argument("--headless", action="store_true",
-                             help="text only, no window (chosen by itself when there is no display)")
+        command_line.add_shared(command, "--headless")
         command.add_argument("--save-png", metavar="FILE.png", help="write the curves and the sentence to FILE.png")
         command.add_argument("--results", metavar="FILE.json",
                              help="write every variant's figures and curves, and the sentence, to FILE.json")
         command.add_argument("--tensorboard", metavar="DIR",
                              help="write one run folder per variant into DIR, for compare.py DIR or tensorboard")
-        command.add_argument("--data-dir", metavar="DIR", help="folder of the four MNIST files")
-        command.add_argument("--threads", type=command_line.whole_number(0), default=0, metavar="N",
-                             help="CPU threads per operation; 0 means one per core (default: 0)")
+        command_line.add_shared(command, "--data-dir", "--threads")
     args = parser.parse_args(argv)
-    if not command_line.in_notebook.active():
-        sys.excepthook = command_line.one_line_for_user_errors
-    command_line.check_output(parser, "--save-png", args.save_png, ".png")
-    command_line.check_output(parser, "--results", args.results, ".json")
-    if args.tensorboard:
-        try:
-            os.makedirs(args.tensorboard, exist_ok=True)
-        except OSError as e:
-            parser.error(f"--tensorboard: cannot create {args.tensorboard} ({e.strerror})")
+    command_line.one_line_ends()
+    command_line.check_files(parser, args)
     return args
 
 
@@ -290,8 +281,8 @@ def main(argv=None):
     keras_training.use_threads(args.threads)
     keras_training.tf.config.experimental.enable_op_determinism()  # same seed, same numbers
     experiment = EXPERIMENTS[args.experiment](args.quick, args.epochs)
-    data = lab_bench.load_mnist(args)
-    bench = lab_bench.Bench(args, experiment, data)
+    mnist = data.load_bytes(args.data_dir)
+    bench = lab_bench.Bench(args, experiment, mnist)
     for variant in experiment.variants:
         bench.train(variant)
     return bench.finish()

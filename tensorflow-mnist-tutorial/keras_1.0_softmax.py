@@ -17,7 +17,7 @@ mnist_1.0_softmax.py, line for line:
      |  softmax
     Y  [batch, 10]          the probability of each digit, compared with the labels [batch, 10]
 """
-import keras_training  # flags, data and pictures shared by every twin: read it later
+from mnist_tutorial import keras_training  # flags, data and pictures shared by every twin: read it later
 import keras
 from keras import layers
 

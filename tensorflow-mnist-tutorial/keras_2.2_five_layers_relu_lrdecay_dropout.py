@@ -23,7 +23,7 @@ mnist_2.2_five_layers_relu_lrdecay_dropout.py:
      |  Dense + softmax            W5 [30, 10]    B5 [10]
     Y  [batch, 10]
 """
-import keras_training  # flags, data and pictures shared by every twin: read it later
+from mnist_tutorial import keras_training  # flags, data and pictures shared by every twin: read it later
 import keras
 from keras import layers
 

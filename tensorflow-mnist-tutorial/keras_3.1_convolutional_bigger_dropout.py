@@ -26,7 +26,7 @@ beside mnist_3.1_convolutional_bigger_dropout.py:
      |  Dense + softmax                W5 [200, 10]       B5 [10]
     Y  [batch, 10]
 """
-import keras_training  # flags, data and pictures shared by every twin: read it later
+from mnist_tutorial import keras_training  # flags, data and pictures shared by every twin: read it later
 import keras
 from keras import layers
 

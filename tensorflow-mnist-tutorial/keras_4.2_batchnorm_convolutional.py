@@ -29,7 +29,7 @@ mnist_4.2_batchnorm_convolutional.py:
 
 Panels 4 and 5 show each channel's and each dense neuron's largest output over the batch.
 """
-import keras_training  # flags, data and pictures shared by every twin: read it later
+from mnist_tutorial import keras_training  # flags, data and pictures shared by every twin: read it later
 import keras
 import numpy as np
 from keras import layers

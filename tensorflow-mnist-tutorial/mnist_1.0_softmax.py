@@ -10,7 +10,7 @@ sums into probabilities. Training nudges the weights and biases down the gradien
      |  softmax
     Y  [batch, 10]          the probability of each digit, compared with Y_ [batch, 10]
 """
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=2000)

@@ -16,7 +16,7 @@ small random values: if they all started equal, every neuron of a layer would le
      |  fully connected + softmax      W5 [30, 10]    B5 [10]
     Y  [batch, 10]
 """
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)

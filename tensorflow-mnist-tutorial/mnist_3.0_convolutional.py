@@ -22,7 +22,7 @@ Adam and the rest of the training stay.
 """
 import math
 
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)

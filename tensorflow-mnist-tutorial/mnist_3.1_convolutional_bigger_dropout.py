@@ -21,7 +21,7 @@ dropping single outputs there hardly constrains them. These are the codelab's ow
 """
 import math
 
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)

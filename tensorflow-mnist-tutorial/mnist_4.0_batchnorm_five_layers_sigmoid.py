@@ -26,7 +26,7 @@ the batch: with batch norm they stay in a narrow, steady range from the first st
 """
 import math
 
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)

@@ -26,7 +26,7 @@ Panels 4 and 5 show each channel's and each dense neuron's largest output over t
 """
 import math
 
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=10000)

@@ -23,7 +23,7 @@ largest output over the batch.
 """
 import math
 
-import training  # flags, data and pictures shared by every script: read it later
+from mnist_tutorial import training  # flags, data and pictures shared by every script: read it later
 import tensorflow.compat.v1 as tf
 
 args = training.setup(__doc__, iterations=30000, test_every=500)  # 61 test passes, not 301

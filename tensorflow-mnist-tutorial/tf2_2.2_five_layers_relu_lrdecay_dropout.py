@@ -26,7 +26,7 @@ sess.run(train_step, feed_dict=...). Read it beside mnist_2.2_five_layers_relu_l
      |  Dense + softmax            W5 [30, 10]    B5 [10]
     Y  [batch, 10]
 """
-import keras_training  # flags, data and pictures shared by every twin: read it later
+from mnist_tutorial import keras_training  # flags, data and pictures shared by every twin: read it later
 import keras
 import tensorflow as tf
 from keras import layers

@@ -13,8 +13,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, TUTORIAL)
 
-import lessons  # noqa: E402
-import mnistdata  # noqa: E402
+from mnist_tutorial import lessons  # noqa: E402
+from mnist_tutorial import mnistdata  # noqa: E402
 from xwd import read_xwd  # noqa: E402
 
 SCRIPTS = lessons.SCRIPTS  # the numbered scripts: the files of the tutorial folder
@@ -179,7 +179,8 @@ class Window:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
         threading.Thread(target=self.read, daemon=True).start()
-        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", script[:-3]], env=env,
+        name = os.path.basename(script)[:-3]  # the window's title: the script's name
+        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", name], env=env,
                                capture_output=True, text=True, timeout=60)
         self.id = found.stdout.split()[0]  # only once it is mapped: Qt names its window before it shows it
         subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=env, check=True)

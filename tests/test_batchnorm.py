@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-import command_line
-import lessons
-import mnistdata
-import training
-import visualisation
+from mnist_tutorial import data
+from mnist_tutorial import lessons
+from mnist_tutorial import mnistdata
+from mnist_tutorial import training
+from mnist_tutorial import visualisation
 from conftest import SCRIPTS, TUTORIAL
 
 BATCHNORM_SCRIPTS = [script for script in SCRIPTS if lessons.order(script) >= (4, 0)]
@@ -149,13 +149,13 @@ def watch_a_run(script, monkeypatch, tmp_path, *flags):
     training step, and the digits it hands to the training panel."""
     import tensorflow.compat.v1 as tf
     seen = {"raw": [], "trained": [], "panel": []}
-    next_batch = command_line.Batches.next_batch
+    next_batch = data.Batches.next_batch
 
     def drawn(self, size):
         batch = next_batch(self, size)
         seen["raw"].append(batch[0])
         return batch
-    monkeypatch.setattr(command_line.Batches, "next_batch", drawn)
+    monkeypatch.setattr(data.Batches, "next_batch", drawn)
     run = tf.Session.run
 
     def session_run(self, fetches, feed_dict=None, **options):

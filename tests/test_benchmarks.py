@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-import lessons
+from mnist_tutorial import lessons
 from conftest import ROOT, TUTORIAL, clean_env, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))

@@ -10,9 +10,9 @@ import threading
 import numpy as np
 import pytest
 
-import mnistdata
+from mnist_tutorial import mnistdata
 from conftest import TUTORIAL, UNREACHABLE_MIRROR, clean_env, run_python
-from mnistdata import UserError
+from mnist_tutorial.mnistdata import UserError
 
 NAMES = list(mnistdata.FILES)
 
@@ -36,7 +36,7 @@ def write_idx_set(folder, n_train=6, n_test=4, gz=False, seed=0):
 
 
 def run_loader_cli(folder, **env):
-    return run_python([os.path.join(TUTORIAL, "mnistdata.py"), str(folder)],
+    return run_python([os.path.join(TUTORIAL, "mnist_tutorial", "mnistdata.py"), str(folder)],
                       env=clean_env(MNIST_MIRRORS=UNREACHABLE_MIRROR, **env))
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-import diagnosis
+from mnist_tutorial import diagnosis
 from conftest import ROOT, TUTORIAL, run_python
 
 CURVES = os.path.join(ROOT, "tests", "curves")
@@ -143,7 +143,7 @@ def test_the_report_counts_every_digit_once_and_shows_real_mistakes_surest_first
 def test_a_script_prints_its_most_confused_pairs_and_saves_the_report(mnist, tmp_path):
     import matplotlib.image
     sys.path.insert(0, TUTORIAL)
-    import savedmodel
+    from mnist_tutorial import savedmodel
     model, report_png, figures = tmp_path / "model", tmp_path / "report.png", tmp_path / "results.json"
     result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "300",
                          "--save-model", str(model), "--save-report", str(report_png), "--results", str(figures)])
@@ -209,20 +209,20 @@ def region(image, ax):
 def test_the_zoom_appears_past_90_percent_and_spreads_98_from_99():
     import matplotlib
     matplotlib.use("Agg")
-    import visualisation
+    from mnist_tutorial import visualisation
     animation = visualisation.Animation("zoom", 1000)
     try:
         for step in range(0, 501, 100):
             animation.add_test(step, 0.1 + step / 1000, 50.0)
         before = picture(animation)
-        assert not animation.zoom.get_visible()
+        assert not animation.panels.zoom.get_visible()
         for step in range(600, 1001, 100):
             animation.add_test(step, 0.975 + step / 100000, 8.0)  # 98.1% to 98.5%
         after = picture(animation)
-        assert animation.zoom.get_visible()
-        inset = region(after, animation.zoom)
-        assert (np.abs(inset - region(before, animation.zoom)) > 30).mean() > 0.01  # drawn where it shows
-        bottom, top = animation.zoom.get_ylim()
+        assert animation.panels.zoom.get_visible()
+        inset = region(after, animation.panels.zoom)
+        assert (np.abs(inset - region(before, animation.panels.zoom)) > 30).mean() > 0.01  # drawn where it shows
+        bottom, top = animation.panels.zoom.get_ylim()
         span = visualisation.error_scale(top) - visualisation.error_scale(bottom)
         share = (visualisation.error_scale(0.99) - visualisation.error_scale(0.98)) / span
         assert share > 0.15  # 98% to 99% takes more than a seventh of the zoom's height (on the panel: 1%)
@@ -230,8 +230,8 @@ def test_the_zoom_appears_past_90_percent_and_spreads_98_from_99():
             "key_press_event", __import__("matplotlib.backend_bases").backend_bases.KeyEvent(
                 "key_press_event", animation.figure.canvas, "2"))
         hidden = picture(animation)
-        assert not animation.axes[0].get_visible() and animation.zoom.get_visible()
-        animation.zoom.set_visible(False)
+        assert not animation.panels.axes[0].get_visible() and animation.panels.zoom.get_visible()
+        animation.panels.zoom.set_visible(False)
         np.testing.assert_array_equal(hidden, picture(animation))  # it drew nothing with its panel hidden
     finally:
         animation.close()
@@ -240,7 +240,7 @@ def test_the_zoom_appears_past_90_percent_and_spreads_98_from_99():
 def test_a_remark_is_written_on_its_panel_at_its_step():
     import matplotlib
     matplotlib.use("Agg")
-    import visualisation
+    from mnist_tutorial import visualisation
     animation = visualisation.Animation("remark", 10000)
     try:
         for step in range(0, 10001, 100):
@@ -248,11 +248,11 @@ def test_a_remark_is_written_on_its_panel_at_its_step():
         before = picture(animation)
         animation.add_remark(diagnosis.Remark(5000, "loss", 14.25, "overfitting", "the whole sentence"))
         after = picture(animation)
-        (remark, note), = animation.remarks
-        assert note.get_text() == "overfitting" and note.axes is animation.axes[1] and note.xy == (5000, 14.25)
+        (remark, note), = animation.panels.remarks
+        assert note.get_text() == "overfitting" and note.axes is animation.panels.axes[1] and note.xy == (5000, 14.25)
         changed = np.abs(after - before).sum(axis=2) > 60
-        loss_box = region(changed, animation.axes[1])
-        assert loss_box.mean() > 0.003 and region(changed, animation.axes[0]).mean() == 0
+        loss_box = region(changed, animation.panels.axes[1])
+        assert loss_box.mean() > 0.003 and region(changed, animation.panels.axes[0]).mean() == 0
     finally:
         animation.close()
 
@@ -261,7 +261,7 @@ def test_the_key_m_shows_the_report_in_place_of_the_panels_and_back():
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.backend_bases import KeyEvent
-    import visualisation
+    from mnist_tutorial import visualisation
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 500)
     report = diagnosis.mistakes(rng.random((500, 28, 28)), labels, rng.dirichlet(np.ones(10), 500))
@@ -274,12 +274,12 @@ def test_the_key_m_shows_the_report_in_place_of_the_panels_and_back():
         panels = picture(animation)
         animation.set_report(report)
         press("m")
-        assert animation.visible_panels() == () and all(ax.get_visible() for ax in animation.report_axes)
+        assert animation.visible_panels() == () and all(ax.get_visible() for ax in animation.panels.report_axes)
         shown = picture(animation)
         assert (np.abs(shown - panels).sum(axis=2) > 60).mean() > 0.1
         press("m")
         assert animation.visible_panels() == (1, 2, 3, 4, 5, 6)
-        assert not any(ax.get_visible() for ax in animation.report_axes)
+        assert not any(ax.get_visible() for ax in animation.panels.report_axes)
         assert (np.abs(picture(animation) - panels).sum(axis=2) > 60).mean() < 0.01
     finally:
         animation.close()

@@ -131,10 +131,10 @@ def test_a_misspelt_flag_in_a_copy_of_the_readme_is_caught():
 
 def test_the_short_commands_run_as_written(mnist):
     # the checks INSTALL.txt gives, and the first steps of mlengine/README.md, that take seconds
-    short = [(ROOT, "python3 tensorflow-mnist-tutorial/mnistdata.py"),
+    short = [(ROOT, "python3 tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py"),
              (os.path.join(ROOT, "mlengine"), "python3 digits.py --output /tmp/test-documents-digits.json")]
     texts = {name: document_text(name) for name in DOCUMENTS}
-    assert "python3 tensorflow-mnist-tutorial/mnistdata.py" in texts["INSTALL.txt"]
+    assert "python3 tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py" in texts["INSTALL.txt"]
     assert "python3 digits.py" in texts["mlengine/README.md"]
     for folder, command in short:
         done = subprocess.run(shlex.split(command.replace("python3", sys.executable, 1)), cwd=folder,

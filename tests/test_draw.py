@@ -32,7 +32,7 @@ def model(mnist, tmp_path_factory):
 
 def load_in_this_process(directory):
     sys.path.insert(0, TUTORIAL)
-    import savedmodel
+    from mnist_tutorial import savedmodel
     return savedmodel.load(str(directory))
 
 

@@ -3,13 +3,15 @@ picture, and says in one sentence what this run's numbers show, agreeing with th
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import time
 
 import matplotlib.image
 import pytest
 
-from conftest import TUTORIAL, Window, run_python
+from conftest import TUTORIAL, Window, clean_env, run_python
 
 SCRIPT = os.path.join(TUTORIAL, "experiments.py")
 NAMES = ["depth", "width", "input-scaling", "inverted", "batch-size", "learning-rate", "optimizer",
@@ -92,21 +94,21 @@ def row(name, final_test, final_train=None, reached=None):
 
 
 def test_the_sentence_follows_the_numbers_agreeing_with_the_primer_or_not():
-    import lab_bench
-    from lab_bench import Finding
+    from mnist_tutorial import experiment
+    from mnist_tutorial.experiment import Finding
 
     findings = [Finding("1 layer", "4 layers"), Finding("1 layer", "4 layers", "gap"),
                 Finding("1 layer", "4 layers", "reach")]
     agreeing = [row("1 layer", 0.89, 0.90, reached=1.5), row("4 layers", 0.11, 0.20, reached=None)]
     contradicting = [row("1 layer", 0.40, 0.60, reached=3.0), row("4 layers", 0.92, 0.93, reached=0.5)]
-    said = lab_bench.sentence(agreeing, findings, reach=0.5)
+    said = experiment.sentence(agreeing, findings, reach=0.5)
     assert said.startswith("1 layer ranks first, at 89.00% on the test images; as the primer found, ")
     assert "1 layer scored higher than 4 layers (89.00% against 11.00%)" in said
     assert "1 layer overfitted less than 4 layers (a gap of 1.00 points against a gap of 9.00 points)" in said
     assert "1 layer learnt faster than 4 layers (50.00% after 1.50 epochs against 50.00% never reached)" in said
     assert "did not" not in said
 
-    said = lab_bench.sentence(contradicting, findings, reach=0.5)
+    said = experiment.sentence(contradicting, findings, reach=0.5)
     assert said.startswith("4 layers ranks first, at 92.00% on the test images; the primer found that ")
     assert "as the primer found" not in said
     assert "the primer found that 1 layer scored higher than 4 layers, but here it did not (40.00% against 92.00%)" \
@@ -116,14 +118,14 @@ def test_the_sentence_follows_the_numbers_agreeing_with_the_primer_or_not():
 
     # a tie is not a finding confirmed; the table ranks by final, then best test accuracy
     tied = [row("1 layer", 0.5), dict(row("4 layers", 0.5), best_test=0.6)]
-    assert lab_bench.sentence(tied, findings[:1]).startswith("4 layers ranks first")
-    assert "but here it did not" in lab_bench.sentence(tied, findings[:1])
-    lines = lab_bench.table(agreeing, reach=0.5)
+    assert experiment.sentence(tied, findings[:1]).startswith("4 layers ranks first")
+    assert "but here it did not" in experiment.sentence(tied, findings[:1])
+    lines = experiment.table(agreeing, reach=0.5)
     assert lines[1].split()[:3] == ["1", "1", "layer"] and lines[2].split()[0] == "2"
 
 
 def test_measurements_fall_on_the_last_step_of_every_run():
-    import lab_bench
+    from mnist_tutorial import lab_bench
 
     for epochs, steps_per_epoch, per_epoch in [(5, 468, 4), (1, 19, 4), (10, 2, 4), (20, 58, 4), (1, 313, 4)]:
         total = epochs * steps_per_epoch
@@ -191,3 +193,17 @@ def test_an_experiment_draws_its_curves_live_in_a_window(x_server, mnist, tmp_pa
         assert any("ranks first" in line for line in window.lines)
     finally:
         window.close()
+
+
+def test_ctrl_c_stops_an_experiment_with_one_line(mnist):
+    # headless, where the lab bench has no picture: Ctrl-C between two of Keras's calls, one line
+    process = subprocess.Popen([sys.executable, SCRIPT, "depth", "--headless"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=clean_env(),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in process.stdout:
+        if re.match(r"1 x 32 sigmoid, SGD +epoch +0\.25 ", line):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert re.fullmatch(r"experiments\.py: interrupted in 1 x 32 sigmoid, SGD at epoch \d\.\d\d\n", stderr), stderr

@@ -70,8 +70,8 @@ def files_not_ignored_by(ignore_file):
 def test_gcloud_builds_submit_sends_only_what_the_image_copies():
     sent = files_not_ignored_by(".gcloudignore")
     copied = [line.split()[1] for line in read("mlengine/Dockerfile").splitlines() if line.startswith("COPY ")]
-    assert copied == ["tensorflow-mnist-tutorial/mnistdata.py", "mlengine"]
-    assert "mlengine/Dockerfile" in sent and "tensorflow-mnist-tutorial/mnistdata.py" in sent
+    assert copied == ["tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py", "mlengine"]
+    assert "mlengine/Dockerfile" in sent and "tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py" in sent
     assert all(path == copied[0] or path.startswith(copied[1] + "/") for path in sent), sent
     assert not [path for path in sent if "__pycache__" in path or "/dist/" in path]
     tracked = subprocess_lines("git", "ls-files", "mlengine")

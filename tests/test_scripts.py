@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-import lessons
-import mnistdata
+from mnist_tutorial import lessons
+from mnist_tutorial import mnistdata
 from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, ctrl_c_at_step_20, run_python
 from test_data import write_idx_set
 

@@ -1,13 +1,12 @@
-"""Promises of what every script shares before its lesson (command_line.py: the data's order, the
-display, Ctrl-C) and of the graph scripts' training.py."""
+"""Promises of what every script shares before its lesson (data.py: the data's order; where_shown.py:
+the display; interrupts.py: Ctrl-C) and of the graph scripts' training.py."""
 import numpy as np
 
-import command_line
-import training
+from mnist_tutorial import data, training, where_shown
 
 
 def test_each_epoch_shows_every_training_image_once_in_a_new_order():
-    batches = command_line.shuffled_batches(1000, 100, np.random.default_rng(0))
+    batches = data.shuffled_batches(1000, 100, np.random.default_rng(0))
     first = np.concatenate([next(batches) for _ in range(10)])
     second = np.concatenate([next(batches) for _ in range(10)])
     assert sorted(first) == list(range(1000)) and sorted(second) == list(range(1000))
@@ -15,26 +14,26 @@ def test_each_epoch_shows_every_training_image_once_in_a_new_order():
 
 
 def test_a_batch_size_that_does_not_divide_the_set_loses_no_image():
-    batches = [batch for batch, _ in zip(command_line.shuffled_batches(10, 4, np.random.default_rng(0)), range(5))]
+    batches = [batch for batch, _ in zip(data.shuffled_batches(10, 4, np.random.default_rng(0)), range(5))]
     assert [len(batch) for batch in batches] == [4] * 5
     stream = np.concatenate(batches)  # 20 indices: two whole epochs, the third batch straddles them
     assert sorted(stream[:10]) == list(range(10)) and sorted(stream[10:]) == list(range(10))
 
 
 def test_the_same_seed_gives_the_same_batches():
-    a = command_line.shuffled_batches(500, 50, np.random.default_rng(5))
-    b = command_line.shuffled_batches(500, 50, np.random.default_rng(5))
+    a = data.shuffled_batches(500, 50, np.random.default_rng(5))
+    b = data.shuffled_batches(500, 50, np.random.default_rng(5))
     for _ in range(25):
         np.testing.assert_array_equal(next(a), next(b))
 
 
 def test_a_display_is_needed_on_linux(monkeypatch):
-    monkeypatch.setattr(command_line.sys, "platform", "linux")
+    monkeypatch.setattr(where_shown.sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert not command_line.has_display()
+    assert not where_shown.has_display()
     monkeypatch.setenv("DISPLAY", ":99")
-    assert command_line.has_display()
+    assert where_shown.has_display()
 
 
 def test_importing_the_loop_leaves_keras_for_later_and_tf_keras_still_works():
@@ -43,10 +42,10 @@ def test_importing_the_loop_leaves_keras_for_later_and_tf_keras_still_works():
     import os
     import subprocess
     import sys
-    code = ("import sys, training, tensorflow as tf\n"
+    code = ("import sys\nfrom mnist_tutorial import training\nimport tensorflow as tf\n"
             "print('keras.src' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n"
             "print(tf.keras.layers.Dense.__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(training.__file__),
+    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(training.__file__)),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "Dense"]
@@ -62,12 +61,13 @@ def test_ctrl_c_while_training_stops_at_the_next_step_not_inside_a_library():
     import subprocess
     import sys
     code = """
-import os, signal, threading, command_line
+import os, signal, threading
+from mnist_tutorial import interrupts
 def ctrl_c():
     os.kill(os.getpid(), signal.SIGINT)
     for _ in range(10000): pass  # the handler runs by now
 lock = threading.Lock()
-with command_line.StopBetweenSteps() as interrupt:
+with interrupts.StopBetweenSteps() as interrupt:
     lock.acquire()  # a library's critical section
     ctrl_c()
     lock.release()
@@ -78,25 +78,25 @@ with command_line.StopBetweenSteps() as interrupt:
         print("stopped at the next step")
 print("handler given back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 try:
-    with command_line.StopBetweenSteps():
+    with interrupts.StopBetweenSteps():
         ctrl_c()
         ctrl_c()
         print("a second Ctrl-C was ignored")
 except KeyboardInterrupt:
     print("the second Ctrl-C stopped at once")
 try:
-    with command_line.StopBetweenSteps():
+    with interrupts.StopBetweenSteps():
         ctrl_c()  # during the last step
     print("the last step's Ctrl-C was lost")
 except KeyboardInterrupt:
     print("the last step's Ctrl-C stopped too")
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # nohup
-with command_line.StopBetweenSteps() as interrupt:
+with interrupts.StopBetweenSteps() as interrupt:
     ctrl_c()
     interrupt.check()
 print("an ignored Ctrl-C stays ignored")
 """
-    result = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(training.__file__),
+    result = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(training.__file__)),
                             capture_output=True, text=True, timeout=120,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert result.returncode == 0, result.stderr

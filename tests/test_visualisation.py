@@ -19,10 +19,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
-import visualisation  # noqa: E402
+from mnist_tutorial import digits, visualisation  # noqa: E402
 from conftest import TUTORIAL, Window, clean_env, ink, need, need_qt_libraries, run_python, small_disk  # noqa: E402
 
-WHITE, RED = np.array([1.0, 1.0, 1.0]), visualisation.WRONG_BACKGROUND
+WHITE, RED = np.array([1.0, 1.0, 1.0]), digits.WRONG_BACKGROUND
 
 
 def cell_corner(grid, index, columns):
@@ -41,16 +41,16 @@ def test_digit_grid_is_red_exactly_where_predictions_are_wrong():
     predictions = labels.copy()
     wrong = [0, 5, 17, 22]
     predictions[wrong] = (labels[wrong] + 3) % 10
-    grid = visualisation.digit_grid(images, labels, predictions, columns=5)
+    grid = digits.digit_grid(images, labels, predictions, columns=5)
     assert grid.shape == (5 * 28, 5 * 28, 3)
     for i in range(23):
         expected = RED if i in wrong else WHITE
         np.testing.assert_allclose(cell_corner(grid, i, 5), expected)
     # the labels: correct one bottom-left, predicted one bottom-right, in the 5x7 font
     cell = grid[0:28, 0:28]
-    glyph = visualisation.GLYPH_MASKS
-    np.testing.assert_allclose(cell[20:27, 1:6][glyph[int(labels[0])]], [visualisation.LABEL_COLOUR] * glyph[int(labels[0])].sum(), rtol=1e-6)
-    np.testing.assert_allclose(cell[20:27, 22:27][glyph[int(predictions[0])]], [visualisation.LABEL_COLOUR] * glyph[int(predictions[0])].sum(), rtol=1e-6)
+    glyph = digits.GLYPH_MASKS
+    np.testing.assert_allclose(cell[20:27, 1:6][glyph[int(labels[0])]], [digits.LABEL_COLOUR] * glyph[int(labels[0])].sum(), rtol=1e-6)
+    np.testing.assert_allclose(cell[20:27, 22:27][glyph[int(predictions[0])]], [digits.LABEL_COLOUR] * glyph[int(predictions[0])].sum(), rtol=1e-6)
     # a recognised digit is ink on white: each pixel is 1 - its value, in grey
     recognised = grid[0:28, 28:56]
     np.testing.assert_allclose(recognised, np.repeat(1 - images[1][..., None], 3, axis=2), rtol=1e-6)
@@ -59,7 +59,7 @@ def test_digit_grid_is_red_exactly_where_predictions_are_wrong():
 def test_misrecognised_digits_come_first_in_their_original_order():
     labels = np.array([1, 2, 3, 4, 5, 6])
     predictions = np.array([1, 0, 3, 0, 5, 0])
-    assert visualisation.wrong_first(labels, predictions).tolist() == [1, 3, 5, 0, 2, 4]
+    assert digits.wrong_first(labels, predictions).tolist() == [1, 3, 5, 0, 2, 4]
 
 
 # --- a real script, drawn off-screen ----------------------------------------------------------
@@ -93,7 +93,7 @@ def test_save_png_writes_the_six_panel_picture(trained_animation):
     picture = matplotlib.image.imread(png)
     assert picture.shape[:2] == (720, 1280)
     assert animation.visible_panels() == (1, 2, 3, 4, 5, 6)
-    assert [ax.get_title() for ax in animation.axes] == [
+    assert [ax.get_title() for ax in animation.panels.axes] == [
         "Accuracy", "Cross-entropy loss", "Training digits (red: misrecognised)",
         "Weights: spread of values (7 bands)", "Biases: spread of values (7 bands)",
         "Test digits, misrecognised first"]
@@ -107,15 +107,15 @@ def test_the_curves_hold_the_printed_numbers(trained_animation):
     for kind in ("training", "test"):
         points = printed(output, kind)
         assert len(points) == (16 if kind == "training" else 4)
-        steps, accuracies = animation.lines[f"{kind} accuracy"].get_data()
-        _, losses = animation.lines[f"{kind} loss"].get_data()
+        steps, accuracies = animation.panels.lines[f"{kind} accuracy"].get_data()
+        _, losses = animation.panels.lines[f"{kind} loss"].get_data()
         assert list(steps) == [p[0] for p in points]
         np.testing.assert_allclose(accuracies, [p[1] for p in points], atol=5e-5)
         np.testing.assert_allclose(losses, [p[2] for p in points], atol=5e-4)
     spread_steps, weights, biases = animation.spreads
     assert spread_steps == [0, 100, 200, 300]
     assert len(weights[0]) == 8 and np.all(np.diff(weights[-1]) >= 0)  # 8 percentiles, in order
-    assert len(animation.bands[3]) == 7 and len(animation.bands[4]) == 7  # 7 bands each
+    assert len(animation.panels.bands[3]) == 7 and len(animation.panels.bands[4]) == 7  # 7 bands each
 
 
 def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbers(
@@ -129,13 +129,13 @@ def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbe
                                       "--save-png", str(tmp_path / "end.png")])
     runpy.run_path(script, run_name="__main__")
     animation, output = captured["animation"], capsys.readouterr().out
-    accuracy, loss = animation.axes[:2]
+    accuracy, loss = animation.panels.axes[:2]
     assert [t.get_text() for t in accuracy.get_legend().get_texts()] == ["training", "validation"]
     assert [t.get_text() for t in loss.get_legend().get_texts()] == ["training", "validation"]
-    assert animation.axes[5].get_title() == "Validation digits, misrecognised first"
+    assert animation.panels.axes[5].get_title() == "Validation digits, misrecognised first"
     points = printed(output, "validation")
     assert [p[0] for p in points] == [0, 100, 200]
-    steps, accuracies = animation.lines["test accuracy"].get_data()
+    steps, accuracies = animation.panels.lines["test accuracy"].get_data()
     assert list(steps) == [0, 100, 200]
     np.testing.assert_allclose(accuracies, [p[1] for p in points], atol=5e-5)
     assert printed(output, "test") == []
@@ -144,7 +144,7 @@ def test_with_validation_the_panels_say_validation_and_hold_the_validation_numbe
 def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_animation):
     animation, output, _ = trained_animation
     images, labels, predictions = animation.training_digits
-    grid = animation.images["training"].get_array()
+    grid = animation.panels.images["training"].get_array()
     wrong = labels != predictions
     assert 0 < wrong.sum() < 100
     for i in range(100):
@@ -154,7 +154,7 @@ def test_the_digit_grids_are_red_exactly_where_the_model_was_wrong(trained_anima
 
     images, labels, predictions = animation.test_digits
     assert len(labels) == visualisation.TEST_DIGITS
-    grid = animation.images["test"].get_array()
+    grid = animation.panels.images["test"].get_array()
     wrong_count = int((labels != predictions).sum())
     for i in range(visualisation.TEST_DIGITS):
         expected = RED if i < wrong_count else WHITE  # misrecognised first
@@ -171,8 +171,8 @@ def test_the_loss_scale_shows_the_curve_past_batch_norms_enormous_first_test_los
             if step % 100 == 0 and step:
                 figure.add_test(step, 0.95, 25.0 * 0.998 ** step)
             if step >= 40:  # from the third point of the curve on, the curve fills the panel
-                figure.update_curves()
-                low, top = figure.axes[1].get_ylim()
+                figure.update_artists()
+                low, top = figure.panels.axes[1].get_ylim()
                 assert low == 0 and 25 < top < 300, (step, top)
     finally:
         figure.close()
@@ -200,7 +200,7 @@ def test_each_key_shows_exactly_its_panels_laid_out_to_fill_the_window(animation
     press(animation, "4" if key in ("0", "escape") else "0")  # start from another layout
     press(animation, key)
     assert animation.visible_panels() == panels
-    boxes = [animation.axes[n - 1].get_position(original=True) for n in panels]  # the slot it was given
+    boxes = [animation.panels.axes[n - 1].get_position(original=True) for n in panels]  # the slot it was given
     if len(panels) == 1:
         assert boxes[0].width > 0.9 and boxes[0].height > 0.8
     elif len(panels) == 2:

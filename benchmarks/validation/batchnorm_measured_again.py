@@ -18,8 +18,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
-import mnistdata  # noqa: E402
-import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
+from mnist_tutorial import mnistdata  # noqa: E402
+from mnist_tutorial import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
 import tensorflow.compat.v1 as tf  # noqa: E402
 from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
 

@@ -15,9 +15,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensorflow-mnist-tutorial"))
-import mnistdata  # noqa: E402
-import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
-import savedmodel  # noqa: E402
+from mnist_tutorial import mnistdata  # noqa: E402
+from mnist_tutorial import training  # noqa: E402,F401  (imports TensorFlow without its start-up chatter, as draw.py does)
+from mnist_tutorial import savedmodel  # noqa: E402
 
 MOVES = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]  # (right, down) in pixels
 

@@ -9,7 +9,7 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.exists(os.path.join(_HERE, "mnistdata.py")):
     _spec = importlib.util.spec_from_file_location(
-        "trainer.mnistdata", os.path.join(_HERE, os.pardir, os.pardir, "tensorflow-mnist-tutorial", "mnistdata.py"))
+        "trainer.mnistdata", os.path.join(_HERE, os.pardir, os.pardir, "tensorflow-mnist-tutorial", "mnist_tutorial", "mnistdata.py"))
     sys.modules["trainer.mnistdata"] = _module = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)
     mnistdata = _module

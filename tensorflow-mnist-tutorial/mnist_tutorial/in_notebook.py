@@ -19,6 +19,16 @@ def active():
     return shell is not None and hasattr(shell, "kernel")
 
 
+def once_after_the_cell(action):
+    """action(), once, after the cell that is running now."""
+    events = sys.modules["IPython"].get_ipython().events
+
+    def after(result=None):
+        events.unregister("post_run_cell", after)
+        action()
+    events.register("post_run_cell", after)
+
+
 class Stopped(Exception):
     """Ends a script in a notebook: IPython shows just this one line instead of a traceback."""
 

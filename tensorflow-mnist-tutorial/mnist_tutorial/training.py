@@ -13,19 +13,20 @@
             sess.run(train_step, feed_dict={X: batch_X, Y_: batch_Y, ...})
         show.finish(sess, X, Y)
 
-The flags and the data are command_line.py's, what the loop hands over show.py's, the picture
+The flags are command_line.py's, the data data.py's, what the loop hands over show.py's, the picture
 visualisation.py's; this module adds what a graph and its Session need: graph mode, the test
 images run through the graph in slices, and the trained variables read from the Session.
 Ctrl-C or closing the window ends the loop between two steps, and the script with one line.
 """
-import command_line  # first: it imports TensorFlow, quietly
+from . import startup  # noqa: F401  first: it imports TensorFlow, quietly
+from . import command_line
 import tensorflow
 import tensorflow.compat.v1 as tf
 
 import numpy as np
-import savedmodel
-import show
-from command_line import load_mnist  # noqa: F401  the scripts' training.load_mnist(args)
+from . import savedmodel
+from . import show
+from .data import load_mnist  # noqa: F401  the scripts' training.load_mnist(args)
 
 
 def setup(description, iterations, batch_size=100, test_every=100):

@@ -18,15 +18,18 @@ accuracy_and_loss(), spread().
 """
 import math
 
-import command_line  # first: it imports TensorFlow, quietly
+from . import startup  # noqa: F401  first: it imports TensorFlow, quietly
+from . import command_line
+from . import data
 import keras
 import numpy as np
 import tensorflow as tf
 
-import mnistdata
-import savedmodel
-import show as show_module
-from command_line import load_mnist  # noqa: F401  the twins' keras_training.load_mnist(args)
+from . import mnistdata
+from . import savedmodel
+from . import show as show_module
+from .data import load_mnist  # noqa: F401  the twins' keras_training.load_mnist(args)
+from .mnistdata import UserError
 
 
 def setup(description, iterations, batch_size=100, test_every=100):
@@ -72,8 +75,8 @@ def use_threads(threads):
                 put(threads)
             except RuntimeError:
                 if threads:
-                    command_line.stop(f"error: --threads {threads}: TensorFlow already runs here with "
-                                      f"{get() or 'one per core'}; restart the kernel to change them")
+                    raise UserError(f"--threads {threads}: TensorFlow already runs here with "
+                                    f"{get() or 'one per core'}; restart the kernel to change them") from None
 
 
 def cross_entropy(labels, probabilities):
@@ -127,7 +130,7 @@ class Batches:
     """
 
     def __init__(self, mnist, args):
-        drawn = command_line.shuffled_batches(len(mnist.train), args.batch_size, mnist.train.rng)
+        drawn = data.shuffled_batches(len(mnist.train), args.batch_size, mnist.train.rng)
         # one row of image numbers per step (the last only measured), as small as they fit in
         self.order = np.stack([next(drawn) for _ in range(args.iterations + 1)]).astype(
             np.min_scalar_type(len(mnist.train) - 1))

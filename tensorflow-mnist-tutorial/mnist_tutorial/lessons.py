@@ -5,7 +5,7 @@ exists; so is a twin of one in today's TensorFlow, keras_X.Y_*.py (Keras's fit) 
 import os
 import re
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tutorial's folder
 NAME = re.compile(r"mnist_(\d+\.\d+)_\w+\.py")
 TWIN_NAME = re.compile(r"(keras|tf2)_(\d+\.\d+)_\w+\.py")
 

@@ -122,18 +122,19 @@ class Watcher:
 
 
 def mistakes(images, labels, probabilities, count=40):
-    """The report of a test pass: images [N, 28, 28(, 1)], labels [N], probabilities [N, 10]."""
+    """The report of a test pass: images [N, H, W(, C)], labels [N], probabilities [N, classes]."""
     predicted = np.argmax(probabilities, axis=1)
-    matrix = np.zeros((10, 10), dtype=np.int64)
+    classes = max(probabilities.shape[1], int(np.max(labels)) + 1)
+    matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     wrong = np.flatnonzero(predicted != labels)
     certainty = probabilities[wrong, predicted[wrong]]
     surest = wrong[np.argsort(-certainty, kind="stable")][:count]
-    shown = [(np.asarray(images[i]).reshape(28, 28), int(labels[i]), int(predicted[i]),
+    shown = [(np.asarray(images[i]), int(labels[i]), int(predicted[i]),
               float(probabilities[i, predicted[i]])) for i in surest]
     off = matrix.copy()
     np.fill_diagonal(off, 0)
-    pairs = sorted(((int(off[t, p]), t, p) for t in range(10) for p in range(10) if off[t, p]), key=lambda x: -x[0])
+    pairs = sorted(((int(off[t, p]), int(t), int(p)) for t, p in zip(*np.nonzero(off))), key=lambda x: -x[0])
     confused = [(t, p, n) for n, t, p in pairs[:5]]
     return Report(matrix, float(np.trace(matrix) / matrix.sum()), shown, confused)
 

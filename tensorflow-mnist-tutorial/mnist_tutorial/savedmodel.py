@@ -17,8 +17,8 @@ import uuid
 import tensorflow.compat.v1 as tf
 from tensorflow.python.framework import convert_to_constants
 
-import mnistdata
-from mnistdata import UserError
+from . import mnistdata
+from .mnistdata import UserError
 
 SIGNATURE = "serving_default"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")

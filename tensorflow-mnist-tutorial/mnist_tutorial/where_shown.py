@@ -16,16 +16,21 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 import time
+from typing import Protocol
 
-import numpy as np
 
-from mnistdata import UserError, current_umask
 
 FIGURE_INCHES, DPI = (12.8, 7.2), 100  # 1280x720: also the movie's frame size
 MAX_FPS, MAX_DRAWING_SHARE = 5.0, 0.15
 EVENT_INTERVAL = 0.05  # seconds between two looks at the keyboard and mouse
+
+
+def has_display():
+    """Whether a window can be opened: on Linux and BSD that needs an X11 or Wayland display."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class NoWindow(Exception):
@@ -68,23 +73,59 @@ def open_figure(show):
         raise NoWindow(f"cannot open a window ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
 
 
-class Screen:
-    """The part of the picture that deals with where it is shown: frames, keys, the end.
+class Picture(Protocol):
+    """What a Screen shows, written down once. visualisation.Animation (the six panels) and
+    lab_bench.Overlay (the lab bench's curves) are pictures; each draws on screen.figure."""
 
-    A picture (visualisation.Animation) that has self.figure, self.plt, self.show, self.live and
-    self.movie, an update_artists() that brings its panels up to date, on_key() and
-    report_figure(), gets from here tick() (called at every training step), finish() and
-    abandon() at the end, and the notebook cell's picture.
+    def update_artists(self):
+        """Bring what is drawn up to date with the latest numbers."""
+
+    def on_key(self, event):
+        """A key pressed on the figure, other than Space, which the Screen keeps for pausing."""
+
+    def on_pause(self, paused):
+        """Space paused (True) or resumed (False) training: say so, in the title."""
+
+    def figure_below(self):
+        """At the end, in a notebook cell: a figure to show below the picture (the mistakes), or None."""
+
+
+def choose(headless, in_notebook):
+    """Where a live picture goes: "inline" or "widget" in a notebook, "window" with a display, or
+    None (text only, said in one line when it is for want of a display)."""
+    if headless:
+        return None
+    if in_notebook:
+        return notebook_show()
+    if not has_display():
+        print("No display found (DISPLAY is not set): running headless, text only.", flush=True)
+        return None
+    return "window"
+
+
+class Screen:
+    """Where a Picture is shown (see the module's docstring), and its frames, keys and end.
+
+        screen = Screen("window", title)    # or "inline", "widget", None (off-screen); NoWindow
+        ... the picture draws on screen.figure ...
+        screen.start(picture)
+        while training: screen.tick()       # False once the window is closed
+        screen.finish(message)              # the final frame; in a window, wait for it to close
     """
 
-    def start_showing(self, title):
-        """Open the place: the window's title and keys, the notebook's canvas, the first frame."""
-        self.cell = self.ui = None  # the notebook cell's picture; the widget's event poll
+    def __init__(self, show, title):
+        self.figure, self.plt = open_figure(show)  # NoWindow when no window can open here
+        self.show, self.live, self.title = show, show is not None, title
+        self.picture = self.cell = self.ui = None  # the notebook cell's picture; the widget's event poll
         self.paused = self.closed = False
         self.last_draw = self.last_events = self.draw_seconds = 0.0
         self.drawing_s = 0.0  # all the frames' drawing so far, for --results
+
+    def start(self, picture):
+        """Show picture: the window's title and keys, the notebook's canvas, the first frame."""
+        self.picture = picture
         if self.show in ("window", "widget"):
-            self.figure.canvas.manager.set_window_title(title)
+            self.figure.canvas.manager.set_window_title(self.title)
         # closures, not bound methods, which matplotlib holds weakly: a notebook's canvas outlives the
         # script that made it, and its keys must keep working
         self.figure.canvas.mpl_connect("key_press_event", lambda event: self.on_key(event))
@@ -101,7 +142,7 @@ class Screen:
 
     def draw(self):
         started = time.perf_counter()
-        self.update_artists()
+        self.picture.update_artists()
         if self.show == "inline":
             self.show_in_cell()
         else:
@@ -111,6 +152,14 @@ class Screen:
         self.draw_seconds = time.perf_counter() - started
         self.drawing_s += self.draw_seconds
         self.last_draw = time.perf_counter()
+
+    def redraw_now(self):
+        """After a key changed the view: at once on ipympl's canvas (the cell is busy training),
+        when the window's event loop next runs otherwise."""
+        if self.show == "widget":
+            self.figure.canvas.draw()
+        else:
+            self.figure.canvas.draw_idle()
 
     def show_in_cell(self):
         """One picture in the notebook cell, replaced in place: the first call shows it."""
@@ -150,42 +199,39 @@ class Screen:
                 self.handle_events()
         return not self.closed
 
+    def on_key(self, event):
+        if event.key == " ":
+            self.paused = not self.paused
+            self.picture.on_pause(self.paused)
+            self.figure.canvas.draw_idle()
+        else:
+            self.picture.on_key(event)
+
     def on_close(self, event):
         self.closed = True
         self.paused = False
 
-    def save_movie(self):
-        """Complete the movie: it appears under its name only if ffmpeg wrote all of it."""
-        movie, self.movie = self.movie, None
-        movie.close()
-
-    def finish(self, draw=None):
-        """The final frame; then, in a window, wait for it to be closed, with draw() (if given)
-        called on the key D. In a notebook the final picture stays in the cell. A movie not saved
-        by now is abandoned."""
+    def finish(self, message, wait=True):
+        """The final frame. In a notebook the final picture stays in the cell, with the picture's
+        figure_below() under it; in a window, print message and wait for the window to be closed
+        (unless wait is False)."""
         self.draw()
-        if self.movie:
-            self.movie.abandon()
-            self.movie = None
         self.stop_events()
-        if self.show == "inline" and self.report is not None:  # the mistakes, below the panels
+        below = self.picture.figure_below() if self.show == "inline" else None
+        if below is not None:
             from IPython.display import Image, display
-            display(Image(data=png_bytes(self.report_figure())))
-        if self.show == "window" and not self.closed:
-            self.on_draw = draw
-            keys = "M shows the mistakes" + (", D opens a pad to draw digits for the network" if draw else "")
-            print(f"Training is over ({keys}): close the window to exit.", flush=True)
+            display(Image(data=png_bytes(below)))
+        if self.show == "window" and not self.closed and wait:
+            print(message, flush=True)
             self.plt.show(block=True)
 
     def abandon(self):
-        """Training stopped early: no movie; a notebook keeps the picture of where it stopped."""
+        """Training stopped early: a notebook keeps the picture of where it stopped."""
         try:
             if self.show in ("inline", "widget"):
                 self.draw()
         finally:
             self.stop_events()
-            if self.movie:
-                self.movie.abandon()
 
     def stop_events(self):
         if self.ui:
@@ -275,72 +321,3 @@ def use_a_backend_that_opens(matplotlib):
 def is_interactive_backend(name):
     return name.lower() not in ("agg", "pdf", "ps", "svg", "pgf", "cairo", "template") \
         and not name.lower().startswith("module://matplotlib_inline")
-
-
-class MovieWriter:
-    """Frames into an H.264 mp4 through the ffmpeg that the imageio-ffmpeg wheel ships."""
-
-    def __init__(self, path, fps):
-        import imageio_ffmpeg
-
-        self.path, self.fps = path, fps
-        directory = os.path.dirname(os.path.abspath(path))
-        try:
-            fd, self.temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".mp4")
-        except OSError as e:
-            raise UserError(f"cannot write {path}: {e.strerror or e}") from e
-        os.close(fd)
-        width, height = FIGURE_INCHES[0] * DPI, FIGURE_INCHES[1] * DPI
-        self.size = (int(width), int(height))
-        self.writer = imageio_ffmpeg.write_frames(
-            self.temporary, self.size, fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-            quality=None, bitrate=None, output_params=["-crf", "23", "-preset", "veryfast"],
-            macro_block_size=8, ffmpeg_log_level="error")
-        self.writer.send(None)
-        self.frames, self.failed = 0, False
-
-    def add(self, rgb):
-        """One more frame; if ffmpeg has stopped (a full disk), training goes on and close() says so."""
-        if self.failed:
-            return
-        width, height = self.size
-        frame = np.full((height, width, 3), 255, dtype=np.uint8)  # a resized window: crop or pad
-        h, w = min(height, rgb.shape[0]), min(width, rgb.shape[1])
-        frame[:h, :w] = rgb[:h, :w]
-        try:
-            self.writer.send(frame.tobytes())
-        except (OSError, StopIteration):
-            self.failed = True
-            return
-        self.frames += 1
-
-    def close(self):
-        """Rename the movie into place once ffmpeg has written every frame; otherwise a UserError.
-
-        ffmpeg's exit status does not reach us through imageio-ffmpeg, so the file is read back:
-        a movie cut short by a full disk has no index and cannot be read."""
-        import imageio_ffmpeg
-
-        try:
-            self.writer.close()
-            try:
-                frames, _ = imageio_ffmpeg.count_frames_and_secs(self.temporary)
-            except (RuntimeError, OSError):
-                frames = None
-            if self.failed or frames != self.frames:
-                raise UserError(f"cannot write {self.path}: ffmpeg could not finish it (is the disk full?)")
-            os.chmod(self.temporary, 0o666 & ~current_umask())  # mkstemp makes it private
-            os.replace(self.temporary, self.path)
-        except OSError as e:
-            raise UserError(f"cannot write {self.path}: {e.strerror or e}") from e
-        finally:
-            if os.path.exists(self.temporary):
-                os.unlink(self.temporary)
-
-    def abandon(self):
-        try:
-            self.writer.close()
-        finally:
-            if os.path.exists(self.temporary):
-                os.unlink(self.temporary)
-

@@ -38,7 +38,8 @@ from collections import namedtuple
 
 import numpy as np
 
-DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+# data/ beside the folder this module is in: the tutorial's tensorflow-mnist-tutorial/data
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 DATA_DIR_VARIABLE = "MNIST_DATA_DIR"
 
 # name of the uncompressed file: (IDX magic number, sha256 of MNIST's uncompressed bytes)
@@ -69,6 +70,9 @@ Mnist = namedtuple("Mnist", "train_images train_labels test_images test_labels")
 
 class UserError(Exception):
     """A problem the user can fix (bad file, missing directory, no source): shown as one line."""
+
+    def _render_traceback_(self):  # what IPython shows, in a notebook, instead of a traceback
+        return [f"{os.path.basename(sys.argv[0])}: error: {self}"]
 
 
 def log(message):

@@ -1,0 +1,33 @@
+"""The machinery behind the codelab's scripts, one module per job:
+
+    mnistdata      reading, fetching and checking MNIST (numpy only; the cloud trainer ships it)
+    data           the data as a loop draws it: shuffled batches, the held-out images
+    command_line   the flags every script shares, and nothing else
+    startup        what an entry point does first and last: TensorFlow imported quietly, one-line ends
+    interrupts     Ctrl-C between two training steps
+    show           Show: what a training loop hands over, and everything shown of it
+    progress       the progress lines (a progress bar in a notebook)
+    summaries      TensorBoard summaries
+    visualisation  the six-panel picture;  digits: the montages of digits in it
+    where_shown    where the picture is shown: a window, a notebook cell, a movie
+    diagnosis      what the curves say, and the mistakes
+    training       graph scripts: a Session's loop;  keras_training: the Keras twins
+    live_panels    LivePanels: the six panels for anyone's Keras fit
+    lab_bench      the primers' experiments, variants trained side by side
+    savedmodel     the trained network as a SavedModel;  lessons: the numbered scripts
+
+For your own Keras model, one line:
+
+    from mnist_tutorial import LivePanels
+    model.fit(x, y, validation_data=(x_test, y_test), callbacks=[LivePanels()])
+"""
+
+__all__ = ["LivePanels"]
+
+
+def __getattr__(name):
+    # LivePanels imports TensorFlow and Keras; `import mnist_tutorial.mnistdata` alone must not
+    if name == "LivePanels":
+        from .live_panels import LivePanels
+        return LivePanels
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
