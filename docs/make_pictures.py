@@ -1,11 +1,13 @@
 """Make README.md's pictures again, from the current code, in one command.
 
     python3 docs/make_pictures.py                     # all of them: about five minutes on 2 cores
-    python3 docs/make_pictures.py panels compare      # some: panels, keras, experiments, compare, tensorboard, draw, notebook
+    python3 docs/make_pictures.py panels compare      # some: panels, live-panels, keras, experiments, compare, tensorboard, draw, notebook
 
 panels      2.1 at its defaults, seed 0, headless: the six panels at the end of training, with the
             zoom on the last percent and the note on overfitting (docs/mnist_2.1_five_layers_relu_lrdecay.png),
             and the report of its mistakes (docs/mistakes_2.1.png)
+live-panels LivePanels on Fashion-MNIST (Debian's dataset-fashion-mnist): a small convolutional
+            network's own fit, 3 epochs, seed 0, headless (docs/live_panels_fashion.png)
 keras       the Keras twin of 2.2 at its defaults, seed 0, headless: its six panels at the end of training
             (docs/keras_2.2_five_layers_relu_lrdecay_dropout.png)
 experiments the lab bench's depth experiment at its defaults, seed 0, headless: its curves and its
@@ -33,7 +35,23 @@ DOCS = HERE  # where the pictures go: --output
 TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-PARTS = ["panels", "keras", "experiments", "compare", "tensorboard", "draw", "notebook"]
+PARTS = ["panels", "live-panels", "keras", "experiments", "compare", "tensorboard", "draw", "notebook"]
+FASHION = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+LIVE_PANELS = f"""
+import keras
+from mnist_tutorial import LivePanels, mnistdata
+
+data = mnistdata.load({FASHION!r}, one_hot=False, pixels_as_bytes=True)
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255),
+                          keras.layers.Conv2D(16, 5, strides=2, activation="relu"),
+                          keras.layers.Conv2D(32, 3, strides=2, activation="relu"), keras.layers.Flatten(),
+                          keras.layers.Dense(10, activation="softmax")])
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(data.train_images, data.train_labels, epochs=3, batch_size=128, verbose=0,
+          validation_data=(data.test_images, data.test_labels),
+          callbacks=[LivePanels(where="text", test_every=100, title="LivePanels: Fashion-MNIST", save_png=PNG)])
+"""
 TOOLS = {"tensorboard": ["chromium"], "draw": ["Xvfb", "xdotool", "xwd"], "notebook": ["chromium"]}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -65,6 +83,16 @@ def experiments(work):
     """The lab bench's depth experiment: eight variants' curves, overlaid, and the sentence."""
     run(["tensorflow-mnist-tutorial/experiments.py", "depth", "--headless", "--seed", "0",
          "--save-png", os.path.join(DOCS, "experiments_depth.png")], cwd=work)
+
+
+def live_panels(work):
+    """LivePanels on a model of one's own, trained on Fashion-MNIST by its own fit."""
+    if not os.path.isdir(FASHION):
+        sys.exit(f"make_pictures.py: live-panels needs Fashion-MNIST in {FASHION}: apt-get install dataset-fashion-mnist")
+    script = os.path.join(work, "fashion.py")
+    with open(script, "w") as f:
+        f.write(LIVE_PANELS.replace("PNG", repr(os.path.join(DOCS, "live_panels_fashion.png"))))
+    run([script], cwd=work)
 
 
 def keras(work):
@@ -171,7 +199,7 @@ def main():
         os.symlink(TUTORIAL, os.path.join(work, "tensorflow-mnist-tutorial"))
         for part in parts:
             started = time.perf_counter()
-            globals()[part](work)
+            globals()[part.replace("-", "_")](work)
             print(f"{part}: {time.perf_counter() - started:.0f} s", flush=True)
 
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-import savedmodel
+from mnist_tutorial import savedmodel
 from conftest import ROOT, TUTORIAL, Window, clean_env, ctrl_c_at_step_20, ink, run_python
 from kernel import Kernel
 
@@ -182,24 +182,6 @@ def test_a_twin_in_a_notebook_sends_its_picture_while_it_trains(mnist):
         assert "final test accuracy" in text and not re.search(r"^step ", text, re.M)  # the bar, not lines
     finally:
         kernel.close()
-
-
-def test_the_readmes_own_keras_model_gets_the_panels(tmp_path):
-    # README's example, as a reader copies it into a file of the top folder and runs it
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
-    section = readme[readme.index("### The panels for your own Keras model"):]
-    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    script, results, png = tmp_path / "my_model.py", tmp_path / "results.json", tmp_path / "panels.png"
-    script.write_text(example)
-    run = subprocess.run([sys.executable, str(script), "--headless", "--iterations", "200", "--results", str(results),
-                          "--save-png", str(png)], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.startswith("my_model.py: 200 steps of 100 images")
-    with open(results) as f:
-        assert json.load(f)["final_accuracy"] > 0.9
-    assert png.stat().st_size > 50_000
 
 
 def test_a_twin_runs_after_a_graph_script_in_the_same_kernel_and_the_other_way_round(mnist):

@@ -184,6 +184,11 @@ def test_the_companion_notebook_runs_top_to_bottom(mnist, monkeypatch):
         text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
         assert re.search(r"final test accuracy 0\.\d{4}", text), (cell.source, text)
         assert "100 steps of 100 images" in text
+    live, = [cell for cell in code if "callbacks=[LivePanels()]" in cell.source]  # a model of one's own
+    pictures = [output for output in live.outputs if "image/png" in output.get("data", {})]
+    text = "".join(output.get("text", "") for output in live.outputs if output.output_type == "stream")
+    assert "error" not in [output.output_type for output in live.outputs], live.outputs
+    assert len(pictures) == 2 and re.search(r"final validation accuracy 0\.9\d{3}", text), (len(pictures), text)
     for cell in experiments:  # their curves drawn live in the cell, left in their final state, and the sentence
         kinds = [output.output_type for output in cell.outputs]
         assert "error" not in kinds, cell.outputs
