@@ -259,6 +259,9 @@ def parse(argv=None):
         command.add_argument("--quick", action="store_true",
                              help="a short run, under a minute on 2 cores: fewer epochs and images")
         command_line.add_shared(command, "--seed")
+        command.add_argument("--train-images", type=command_line.whole_number(1), metavar="N",
+                             help="train on the first N training images only: a faster, rougher look "
+                                  "(default: all, or the experiment's --quick share)")
         command.add_argument("--tests-per-epoch", type=command_line.whole_number(1), default=4, metavar="N",
                              help="measure on the test images N times an epoch (default: 4)")
         command_line.add_shared(command, "--headless")
@@ -281,6 +284,8 @@ def main(argv=None):
     keras_training.use_threads(args.threads)
     keras_training.tf.config.experimental.enable_op_determinism()  # same seed, same numbers
     experiment = EXPERIMENTS[args.experiment](args.quick, args.epochs)
+    if args.train_images:
+        experiment.train_images = args.train_images
     mnist = data.load_bytes(args.data_dir)
     bench = lab_bench.Bench(args, experiment, mnist)
     for variant in experiment.variants:

@@ -73,7 +73,7 @@ class Bench:
         self.rows, self.curves = [], []  # one row and one curve per variant trained
         self.interrupt = StopBetweenSteps(lambda: self.where()).__enter__()
         self.current, self.epoch = None, 0.0
-        count = experiment.train_images or len(data.train_images)
+        count = min(experiment.train_images or len(data.train_images), len(data.train_images))
         self.train_images = data.train_images[:count]
         self.train_labels = data.train_labels[:count]
         self.test_images, self.test_labels = data.test_images, data.test_labels
