@@ -37,7 +37,7 @@ EXPERIMENT_RUNS = os.path.join(HERE, "experiment_runs.jsonl")  # benchmarks/expe
 MODE_ORDER = {"headless": 0, "window": 1, "notebook": 2}  # benchmarks/twins.py's modes, as RESULTS lists them
 
 sys.path.insert(0, TUTORIAL)
-import lessons  # noqa: E402  the numbered scripts: the one list
+from mnist_tutorial import lessons  # noqa: E402  the numbered scripts: the one list
 
 # script's version: (final test accuracy the median seed must reach, best accuracy, seconds of training)
 TARGETS = {
@@ -111,7 +111,7 @@ def run_once(script, seed, extra):
         "script": script, "seed": seed, "extra": extra, "machine": machine(),
         **{key: figures[key] for key in ("final_accuracy", "best_accuracy", "best_step", "steps",
                                          "training_s", "images_per_s")},
-        "startup_s": timing["startup_s"], "wall_s": wall,
+        "startup_s": timing["startup_s"], "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_mb": usage.ru_maxrss / 1024, "times": {"test passes": timing["test_passes_s"]},
         "reached_99": timing["reached_99"],
         "command": " ".join(["python3", f"tensorflow-mnist-tutorial/{script}", "--headless",
@@ -389,7 +389,8 @@ def write_results(runs, tf_version):
         f"otherwise). 99% is the first test pass at or above 0.99, its seconds counted from the "
         f"first progress line.",
     ]
-    paired_lines = paired_section() + twins_section() + experiments_section()
+    import live_panels  # benchmarks/live_panels.py, which imports this module
+    paired_lines = paired_section() + twins_section() + experiments_section() + live_panels.section()
     text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands
                      + how_made(runs)) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")
@@ -532,6 +533,11 @@ def paired_section():
     return lines
 
 
+def cores(run):
+    """How many cores a run kept busy: its process's cpu seconds over its wall seconds."""
+    return f"{run['cpu_s'] / run['wall_s']:.2f}" if run.get("cpu_s") else "-"
+
+
 def twins_section():
     """benchmarks/twins.py's pairs: a twin in today's TensorFlow against its graph twin."""
     if not os.path.exists(TWIN_RUNS):
@@ -547,19 +553,19 @@ def twins_section():
              "include the drawing); peak memory is the process's (the kernel's) maximum resident set. "
              "A setting in the second column was given to the twin alone.", "",
              "| twin | setting | mode | seed | machine | training s, graph -> twin | time ratio "
-             "| peak MB, graph -> twin | memory ratio | final accuracy, twin (graph) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| peak MB, graph -> twin | memory ratio | final accuracy, twin (graph) | cpu s / wall s, graph -> twin |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     groups = {}
     for r in sorted(pairs, key=lambda r: (r["twin"], r["twin_flags"], MODE_ORDER.get(r["mode"], 9), r["seed"])):
         letter = letters.setdefault(r["machine"], chr(ord("T") + len(letters)))
         graph, twin = r["graph_run"], r["twin_run"]
         time_ratio, memory_ratio = twin["training_s"] / graph["training_s"], twin["peak_mb"] / graph["peak_mb"]
-        setting = " ".join(r["twin_flags"]) or "defaults"
+        setting = " ".join(r.get("flags", []) + r["twin_flags"]) or "defaults"
         groups.setdefault((r["twin"], setting, r["mode"]), []).append((time_ratio, memory_ratio))
         lines.append(f"| {r['twin']} | {setting} | {r['mode']} | {r['seed']} | {letter} "
                      f"| {graph['training_s']:.1f} -> {twin['training_s']:.1f} | {time_ratio:.3f} "
                      f"| {graph['peak_mb']:.0f} -> {twin['peak_mb']:.0f} | {memory_ratio:.2f} "
-                     f"| {twin['final_accuracy']:.4f} ({graph['final_accuracy']:.4f}) |")
+                     f"| {twin['final_accuracy']:.4f} ({graph['final_accuracy']:.4f}) | {cores(graph)} -> {cores(twin)} |")
     lines += ["", f"Medians (targets: time at most {TWIN_TIME_TARGET}x, peak memory at most "
                   f"{TWIN_MEMORY_TARGET}x the graph twin's):", ""]
     for (twin, setting, mode), ratios in groups.items():

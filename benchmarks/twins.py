@@ -33,8 +33,8 @@ def measure(script, seed, mode, flags, display):
         record = run.run_live(script, seed, display, flags)
     else:
         record = run.run_in_notebook(script, seed, False, flags)
-    return {key: record.get(key) for key in ("training_s", "wall_s", "peak_mb", "final_accuracy", "drawing_s",
-                                             "command")}
+    return {key: record.get(key) for key in ("training_s", "wall_s", "startup_s", "cpu_s", "peak_mb",
+                                             "final_accuracy", "drawing_s", "command")}
 
 
 def main():
@@ -45,6 +45,8 @@ def main():
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--twin-flags", default="", metavar="FLAGS",
                         help="flags for the twin alone, e.g. --twin-flags=--steps-per-execution=1")
+    parser.add_argument("--flags", default="", metavar="FLAGS",
+                        help="flags for both scripts, e.g. --flags=--iterations=2000")
     parser.add_argument("--note", default="", metavar="TEXT", help="how these runs were made, kept with them")
     args = parser.parse_args()
     twins = []
@@ -53,7 +55,7 @@ def main():
         if not twin or not run.lessons.twin_kind(twin):
             parser.error(f"no twin called {name}")
         twins.append(twin)
-    twin_flags = args.twin_flags.split()
+    twin_flags, both = args.twin_flags.split(), args.flags.split()
 
     server = display = None
     if "window" in args.modes:
@@ -67,7 +69,7 @@ def main():
             for seed in args.seeds:
                 for mode in args.modes:
                     print(f"{twin} against {graph}, seed {seed}, {mode}...", flush=True)
-                    order = [(graph, []), (twin, twin_flags)]
+                    order = [(graph, both), (twin, both + twin_flags)]
                     if seed % 2:
                         order.reverse()
                     try:
@@ -75,6 +77,7 @@ def main():
                     except RuntimeError as e:
                         sys.exit(f"twins: error: {e}")
                     record = {"twin": twin, "graph": graph, "seed": seed, "mode": mode, "twin_flags": twin_flags,
+                              "flags": both,
                               "machine": run.machine(), "tensorflow": tf_version,
                               "graph_run": measured[graph], "twin_run": measured[twin]}
                     if args.note:

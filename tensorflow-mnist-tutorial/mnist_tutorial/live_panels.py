@@ -37,9 +37,7 @@ class CannotDraw(Exception):
 
 
 class LivePanels(keras.callbacks.Callback):
-    """The six panels for a Keras fit. Every option is a keyword:
-
-    where: "auto" (a Jupyter cell in a notebook, else a window when there is a display, else text
+    """The six panels for a Keras fit. Every option is a keyword. where: "auto" (a Jupyter cell in a notebook, else a window when there is a display, else text
         lines) or "text" (lines only; the files asked for are still written).
     test_every: "epoch", or a number of steps between two measures on the validation images.
     log_every: steps between two measures on a batch of training images.
@@ -52,11 +50,13 @@ class LivePanels(keras.callbacks.Callback):
         the compiled loss, else by the outputs themselves.
     title: the picture's title (default: the model's name). seed: which training images are shown.
     wait: in a window, whether the end of fit waits for the window to be closed (True) or leaves it.
+    drawing_share: the live picture's largest share of training time (the scripts': 0.15).
     """
 
     def __init__(self, where="auto", test_every="epoch", log_every=20, test_images=10000, validation_data=None,
                  training_data=None, layout="0", save_png=None, save_movie=None, movie_fps=10, save_report=None,
-                 results=None, tensorboard=None, from_logits=None, title=None, seed=0, wait=True):
+                 results=None, tensorboard=None, from_logits=None, title=None, seed=0, wait=True,
+                 drawing_share=0.08):
         super().__init__()
         if where not in ("auto", "text"):
             raise ValueError(f"LivePanels(where={where!r}): where is 'auto' or 'text'")
@@ -67,7 +67,8 @@ class LivePanels(keras.callbacks.Callback):
         self.settings = Settings(headless=where == "text", layout=str(layout), save_png=save_png,
                                  save_movie=save_movie, movie_fps=movie_fps, save_report=save_report,
                                  results=results, tensorboard=tensorboard, seed=seed)
-        self.from_logits, self.title, self.seed, self.wait = from_logits, title, seed, wait
+        self.from_logits, self.title, self.seed, self.wait, self.drawing_share = (from_logits, title, seed, wait,
+                                                                                  drawing_share)
         self.show = None
 
     # --- Keras's hooks ------------------------------------------------------------------------------
@@ -84,10 +85,8 @@ class LivePanels(keras.callbacks.Callback):
         self.measure(0)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.show:
-            return
-        self.epoch_start = self.step
-        if self.test_every == "epoch" and self.validation:
+        self.epoch_start = self.step if self.show else 0
+        if self.show and self.test_every == "epoch" and self.validation:
             self.measure_test(self.step)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -184,7 +183,8 @@ class LivePanels(keras.callbacks.Callback):
               + f"; {classes} classes; {self.training.describe()}; answers as "
               f"{'logits' if self.logits else 'probabilities'}", flush=True)
         self.show = Show(self.settings, Mnist(Sized(count(training)), held_out, "validation"), None, title=title,
-                         steps_per_epoch=steps or math.inf, keep_training=True, training_lines=False, wait=self.wait)
+                         steps_per_epoch=steps or math.inf, keep_training=True, training_lines=False, wait=self.wait,
+                         drawing_share=self.drawing_share)
 
 
 class Examples:

@@ -20,11 +20,13 @@ DRAW_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 
 class Panels:
-    def __init__(self, settings, title, held_out, panel_titles, in_notebook, keep_training=False):
+    def __init__(self, settings, title, held_out, panel_titles, in_notebook, keep_training=False,
+                 drawing_share=where_shown.MAX_DRAWING_SHARE):
         self.title, self.keep_training, self.step = title, keep_training, 0
         self.pads = []  # drawing pads opened from the live window
         options = dict(movie=settings.save_movie, movie_fps=settings.movie_fps, layout=settings.layout,
-                       weights_title=panel_titles[0], biases_title=panel_titles[1], held_out=held_out)
+                       weights_title=panel_titles[0], biases_title=panel_titles[1], held_out=held_out,
+                       drawing_share=drawing_share)
         self.animation = None
         show = where_shown.choose(settings.headless, in_notebook)
         if show:

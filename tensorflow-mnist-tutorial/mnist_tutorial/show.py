@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from . import diagnosis
 from . import in_notebook
-from . import visualisation
+from . import visualisation, where_shown
 from .interrupts import Interrupted, StopBetweenSteps
 from .mnistdata import UserError
 from .panels import DRAW_SCRIPT, Panels
@@ -41,10 +41,11 @@ class Show:
     training learns, counted in the first line (None: no first line). panels: what panels 4 and 5
     spread. title: the run's name (the script's unless told). keep_training: a closed window or a
     failed picture is said and the loop goes on (LivePanels). training_lines: False prints test
-    passes only. wait: False leaves a window at the end without waiting for it to be closed."""
+    passes only. wait: False leaves a window at the end unwaited. drawing_share: the live picture's
+    largest share of the loop's time (where_shown.Screen)."""
 
     def __init__(self, args, mnist, shapes, panels=("Weights", "Biases"), title=None, steps_per_epoch=None,
-                 keep_training=False, training_lines=True, wait=True):
+                 keep_training=False, training_lines=True, wait=True, drawing_share=where_shown.MAX_DRAWING_SHARE):
         self.args, self.mnist, self.held_out = args, mnist, mnist.held_out
         self.title = title or os.path.basename(sys.argv[0])
         self.keep_training, self.wait = keep_training, wait
@@ -63,7 +64,7 @@ class Show:
         steps_per_epoch = steps_per_epoch or len(mnist.train) / args.batch_size
         self.progress = (in_notebook.ProgressBar(self.title, args.iterations, steps_per_epoch, self.held_out)
                          if self.in_notebook else Lines(self.held_out, steps_per_epoch, training_lines))
-        self.panels = Panels(args, self.title, self.held_out, panels, self.in_notebook, keep_training)
+        self.panels = Panels(args, self.title, self.held_out, panels, self.in_notebook, keep_training, drawing_share)
         self.watcher = diagnosis.Watcher(args.iterations or 0, self.held_out)
         self.summaries = (Summaries(run_folder(args, self.title.removesuffix(".py")), list(map(tag_name, panels)))
                           if args.tensorboard else None)
@@ -91,8 +92,7 @@ class Show:
         self.step = i
         return self.between_steps()
 
-    def end(self):
-        """Training is over, or stopped: its time, and what drawing took of it."""
+    def end(self):  # training is over, or stopped: its time, and what drawing took of it
         self.interrupt.restore()
         self.record.seconds = time.perf_counter() - self.started
         self.record.drawing_seconds = self.panels.drawing_s()
@@ -165,8 +165,6 @@ class Show:
         self.panels.finish(args, files, model_folder, "go on" if self.keep_training else "exit", self.wait)
         if files.unwritten and not self.in_notebook:
             raise AlreadySaid(f"{len(files.unwritten)} of the files asked for could not be written")
-
-    # --- the rest ---------------------------------------------------------------------------------
 
     def after_the_cell(self):
         """In a notebook, after the cell that ran the script: if the loop never reached finish() (an

@@ -18,7 +18,7 @@ from .mnistdata import atomic_file
 from .movie import MovieWriter
 from .six_panels import (LAYOUTS, PANELS, SPREAD_PERCENTILES, TEST_COLUMNS, TEST_DIGITS, VIEWS,  # noqa: F401
                          ZOOM_TICKS, SixPanels, error_scale, error_scale_inverse, zoom_top)
-from .where_shown import DPI, Screen
+from .where_shown import DPI, MAX_DRAWING_SHARE, Screen
 
 
 class Animation:
@@ -31,8 +31,8 @@ class Animation:
     """
 
     def __init__(self, title, iterations, show=None, weights_title="Weights", biases_title="Biases",
-                 movie=None, movie_fps=10, held_out="test", layout="0"):
-        self.screen = Screen(show, title)  # NoWindow when no window can open here
+                 movie=None, movie_fps=10, held_out="test", layout="0", drawing_share=MAX_DRAWING_SHARE):
+        self.screen = Screen(show, title, drawing_share)  # NoWindow when no window can open here
         self.figure, self.iterations, self.held_out = self.screen.figure, iterations, held_out
         self.figure.suptitle(title, fontsize=11)
         self.panels = SixPanels(self.figure, iterations, weights_title, biases_title, held_out)

@@ -113,8 +113,10 @@ class Screen:
         screen.finish(message)              # the final frame; in a window, wait for it to close
     """
 
-    def __init__(self, show, title):
+    def __init__(self, show, title, drawing_share=MAX_DRAWING_SHARE):
+        """drawing_share: after a frame, training goes on for that frame's time / drawing_share."""
         self.figure, self.plt = open_figure(show)  # NoWindow when no window can open here
+        self.drawing_share = drawing_share
         self.show, self.live, self.title = show, show is not None, title
         self.picture = self.cell = self.ui = None  # the notebook cell's picture; the widget's event poll
         self.paused = self.closed = False
@@ -186,8 +188,8 @@ class Screen:
         """
         if self.live:
             now = time.perf_counter()
-            # at most MAX_FPS frames a second, and a pause of the last frame's time / MAX_DRAWING_SHARE
-            if now - self.last_draw >= max(1.0 / MAX_FPS, self.draw_seconds / MAX_DRAWING_SHARE):
+            # at most MAX_FPS frames a second, and a pause of the last frame's time / drawing_share
+            if now - self.last_draw >= max(1.0 / MAX_FPS, self.draw_seconds / self.drawing_share):
                 self.draw()
             elif now - self.last_events >= EVENT_INTERVAL:  # keys and clicks answered promptly
                 self.handle_events()
