@@ -3,17 +3,18 @@
     mnistdata      reading, fetching and checking MNIST (numpy only; the cloud trainer ships it)
     data           the data as a loop draws it: shuffled batches, the held-out images
     command_line   the flags every script shares, and nothing else
-    startup        what an entry point does first and last: TensorFlow imported quietly, one-line ends
+    startup        TensorFlow imported quietly, and the one line a script ends with
     interrupts     Ctrl-C between two training steps
-    show           Show: what a training loop hands over, and everything shown of it
-    progress       the progress lines (a progress bar in a notebook)
-    summaries      TensorBoard summaries
-    visualisation  the six-panel picture;  digits: the montages of digits in it
-    where_shown    where the picture is shown: a window, a notebook cell, a movie
+    show           Show: what a training loop hands over, and everything shown of it, made of
+                   panels (the run's picture), progress (the lines), record (every test pass)
+                   and run_files (TensorBoard summaries, --results, the files asked for)
+    visualisation  the six-panel picture, drawn by six_panels, digits (montages) and mistakes
+    where_shown    where a picture is shown: Screen, and the Picture it shows;  movie: the mp4
     diagnosis      what the curves say, and the mistakes
     training       graph scripts: a Session's loop;  keras_training: the Keras twins
     live_panels    LivePanels: the six panels for anyone's Keras fit
-    lab_bench      the primers' experiments, variants trained side by side
+    lab_bench      the primers' experiments, trained side by side: experiment (what one is, its
+                   table and sentence) and overlay (their curves, a Picture)
     savedmodel     the trained network as a SavedModel;  lessons: the numbered scripts
 
 For your own Keras model, one line:
