@@ -234,7 +234,8 @@ def test_in_a_window_the_keys_change_the_picture_and_closing_it_lets_training_go
 
 
 def test_in_a_notebook_kernel_the_pictures_come_while_it_trains(tmp_path, mnist):
-    script = user_script(tmp_path, train=60000, epochs=2, options="test_every=50")
+    # drawing as often as it trains, so that the count of pictures does not hang on how fast this machine draws
+    script = user_script(tmp_path, train=60000, epochs=2, options="test_every=50, drawing_share=1.0")
     kernel = Kernel(tmp_path, clean_env())
     try:
         cell = kernel.run(f"%run {script.name}")
