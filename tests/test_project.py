@@ -70,9 +70,11 @@ def files_not_ignored_by(ignore_file):
 def test_gcloud_builds_submit_sends_only_what_the_image_copies():
     sent = files_not_ignored_by(".gcloudignore")
     copied = [line.split()[1] for line in read("mlengine/Dockerfile").splitlines() if line.startswith("COPY ")]
-    assert copied == ["tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py", "mlengine"]
-    assert "mlengine/Dockerfile" in sent and "tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py" in sent
-    assert all(path == copied[0] or path.startswith(copied[1] + "/") for path in sent), sent
+    reader = ["tensorflow-mnist-tutorial/mnist_tutorial/mnistdata.py",
+              "tensorflow-mnist-tutorial/mnist_tutorial/offline_mnist.py"]
+    assert copied == reader + ["mlengine"]
+    assert "mlengine/Dockerfile" in sent and set(reader) <= sent
+    assert all(path in reader or path.startswith("mlengine/") for path in sent), sent
     assert not [path for path in sent if "__pycache__" in path or "/dist/" in path]
     tracked = subprocess_lines("git", "ls-files", "mlengine")
     assert set(tracked) <= sent  # every file of the package goes

