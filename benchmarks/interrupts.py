@@ -30,7 +30,7 @@ SCRIPT = "tensorflow-mnist-tutorial/mnist_2.1_five_layers_relu_lrdecay.py"
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from run import machine, tensorflow_version  # noqa: E402
+from harness import machine, tensorflow_version  # noqa: E402
 try:
     from kernel import Kernel  # noqa: E402
 except ImportError as e:

@@ -9,7 +9,7 @@ pair is the plain fit and the fit with `callbacks=[LivePanels(...)]`, each in a 
 one right after the other (which goes first alternates), so that both see the machine in the same
 state: headless (where="text"), or in a live TkAgg window on Xvfb. The time is fit's wall time,
 taken around the call in the process. Every pair is appended to benchmarks/live_panel_runs.jsonl,
-and RESULTS.md is written again with them (benchmarks/run.py).
+and RESULTS.md is written again with them (benchmarks/results.py).
 """
 import argparse
 import json
@@ -26,7 +26,8 @@ TARGETS = {"headless": 1.05, "window": 1.15}  # LivePanels' fit against the plai
 DEFAULT_SHARE = 0.08  # LivePanels' drawing_share
 
 sys.path.insert(0, HERE)
-import run  # noqa: E402  the machine's description, RESULTS.md
+import harness  # noqa: E402  the machine's description
+import results  # noqa: E402  RESULTS.md
 
 FIT = """
 import json, sys, time
@@ -100,10 +101,10 @@ def main():
     args = parser.parse_args()
     server = display = None
     if "window" in args.modes:
-        server, display = run.start_x_server()
+        server, display = harness.start_x_server()
         if server is None:
             parser.error("the window mode needs Xvfb (apt-get install xvfb)")
-    tf_version = run.tensorflow_version()
+    tf_version = harness.tensorflow_version()
     try:
         for mode in args.modes:
             for number in range(args.pairs):
@@ -112,14 +113,14 @@ def main():
                 if number % 2:
                     order.reverse()
                 measured = {name: fit_seconds(how, on, share) for name, how, on, share in order}
-                record = {"mode": mode, "machine": run.machine(), "tensorflow": tf_version, "commit": run.commit(),
+                record = {"mode": mode, "machine": harness.machine(), "tensorflow": tf_version, "commit": harness.commit(),
                           "drawing_share": (args.drawing_share or DEFAULT_SHARE) if mode == "window" else None,
                           "plain_s": measured["plain"], "panels_s": measured["panels"]}
                 with open(RUNS, "a") as f:
                     f.write(json.dumps(record) + "\n")
                 print(f"{mode} {number + 1}: plain {record['plain_s']:.1f} s, with LivePanels "
                       f"{record['panels_s']:.1f} s ({record['panels_s'] / record['plain_s']:.3f}x)", flush=True)
-                run.write_results(run.load_runs(), tf_version)
+                results.write_results(results.load_runs(), tf_version)
     except RuntimeError as e:
         sys.exit(f"live_panels: error: {e}")
     finally:

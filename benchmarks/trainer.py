@@ -25,7 +25,7 @@ MLENGINE = os.path.join(ROOT, "mlengine")
 RUNS = os.path.join(HERE, "trainer_runs.jsonl")
 sys.path.insert(0, HERE)
 
-from run import machine, tensorflow_version  # noqa: E402
+from harness import machine, tensorflow_version  # noqa: E402
 
 DEVICE = re.compile(r"^trainer: training on (.+)$", re.MULTILINE)
 SPEED = re.compile(r"^step +\d+  training: .* ([\d.]+) steps/s$", re.MULTILINE)

@@ -9,32 +9,84 @@ both see the machine in the same state: headless; in a live TkAgg window on Xvfb
 a Jupyter kernel, the six panels drawn into the cell. Training seconds and accuracy are the
 scripts' own --results figures; peak memory is the process's (the kernel's, in a notebook)
 maximum resident set. --twin-flags tries a setting on the twin alone. Every pair is appended to
-benchmarks/twin_runs.jsonl at once, and RESULTS.md is written again with them (benchmarks/run.py).
+benchmarks/twin_runs.jsonl at once, and RESULTS.md is written again with them (benchmarks/results.py).
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNS = os.path.join(HERE, "twin_runs.jsonl")
+TIME_TARGET, MEMORY_TARGET = 1.10, 1.20  # a twin against its graph twin
 
 sys.path.insert(0, HERE)
-import run  # noqa: E402  the runs themselves, the machine's description, RESULTS.md
+from mnist_tutorial import lessons  # noqa: E402  the numbered scripts and twins
+
+import harness  # noqa: E402  the runs themselves, the machine's description
+import results  # noqa: E402  RESULTS.md
 
 MODES = ("headless", "window", "notebook")
+MODE_ORDER = {mode: number for number, mode in enumerate(MODES)}  # as RESULTS lists them
 
 
 def measure(script, seed, mode, flags, display):
     """One run of script in mode: its training seconds, wall seconds, peak MB, accuracy, command."""
     if mode == "headless":
-        record = run.run_once(script, seed, flags)
+        record = harness.run_once(script, seed, flags)
     elif mode == "window":
-        record = run.run_live(script, seed, display, flags)
+        record = harness.run_live(script, seed, display, flags)
     else:
-        record = run.run_in_notebook(script, seed, False, flags)
+        record = harness.run_in_notebook(script, seed, False, flags)
     return {key: record.get(key) for key in ("training_s", "wall_s", "startup_s", "cpu_s", "peak_mb",
                                              "final_accuracy", "drawing_s", "command")}
+
+
+def cores(run):
+    """How many cores a run kept busy: its process's cpu seconds over its wall seconds."""
+    return f"{run['cpu_s'] / run['wall_s']:.2f}" if run.get("cpu_s") else "-"
+
+
+def section():
+    """benchmarks/twins.py's pairs: a twin in today's TensorFlow against its graph twin."""
+    if not os.path.exists(RUNS):
+        return []
+    with open(RUNS) as f:
+        pairs = [json.loads(line) for line in f if line.strip()]
+    letters = {}
+    lines = ["", "## The twins against their graph twins, paired on one machine", "",
+             "`python3 benchmarks/twins.py`: the graph script and its twin in today's TensorFlow at their "
+             "defaults, same seed, one right after the other on the same machine: headless, in a live "
+             "TkAgg window on Xvfb, or with `%run` in a Jupyter kernel drawing into the cell. Training "
+             "seconds and accuracy are the scripts' own --results figures (with the picture on, they "
+             "include the drawing); peak memory is the process's (the kernel's) maximum resident set. "
+             "A setting in the second column was given to the twin alone.", "",
+             "| twin | setting | mode | seed | machine | training s, graph -> twin | time ratio "
+             "| peak MB, graph -> twin | memory ratio | final accuracy, twin (graph) | cpu s / wall s, graph -> twin |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    groups = {}
+    for r in sorted(pairs, key=lambda r: (r["twin"], r["twin_flags"], MODE_ORDER.get(r["mode"], 9), r["seed"])):
+        letter = letters.setdefault(r["machine"], chr(ord("T") + len(letters)))
+        graph, twin = r["graph_run"], r["twin_run"]
+        time_ratio, memory_ratio = twin["training_s"] / graph["training_s"], twin["peak_mb"] / graph["peak_mb"]
+        setting = " ".join(r.get("flags", []) + r["twin_flags"]) or "defaults"
+        groups.setdefault((r["twin"], setting, r["mode"]), []).append((time_ratio, memory_ratio))
+        lines.append(f"| {r['twin']} | {setting} | {r['mode']} | {r['seed']} | {letter} "
+                     f"| {graph['training_s']:.1f} -> {twin['training_s']:.1f} | {time_ratio:.3f} "
+                     f"| {graph['peak_mb']:.0f} -> {twin['peak_mb']:.0f} | {memory_ratio:.2f} "
+                     f"| {twin['final_accuracy']:.4f} ({graph['final_accuracy']:.4f}) | {cores(graph)} -> {cores(twin)} |")
+    lines += ["", f"Medians (targets: time at most {TIME_TARGET}x, peak memory at most "
+                  f"{MEMORY_TARGET}x the graph twin's):", ""]
+    for (twin, setting, mode), ratios in groups.items():
+        time_ratio = statistics.median(t for t, _ in ratios)
+        memory_ratio = statistics.median(m for _, m in ratios)
+        lines.append(f"- {twin}, {setting}, {mode} ({len(ratios)} pair{'s' if len(ratios) > 1 else ''}): time "
+                     f"{time_ratio:.3f}x ({'met' if time_ratio <= TIME_TARGET else '**missed**'}), memory "
+                     f"{memory_ratio:.2f}x ({'met' if memory_ratio <= MEMORY_TARGET else '**missed**'})")
+    lines += ["", "Machines: " + "; ".join(f"{letter} = {where}" for where, letter in letters.items())
+              + ". Commands: " + "; ".join(sorted({f"`{r['twin_run']['command']}`" for r in pairs})) + "."]
+    return lines
 
 
 def main():
@@ -51,21 +103,21 @@ def main():
     args = parser.parse_args()
     twins = []
     for name in args.twins:
-        twin = run.lessons.named(name)
-        if not twin or not run.lessons.twin_kind(twin):
+        twin = lessons.named(name)
+        if not twin or not lessons.twin_kind(twin):
             parser.error(f"no twin called {name}")
         twins.append(twin)
     twin_flags, both = args.twin_flags.split(), args.flags.split()
 
     server = display = None
     if "window" in args.modes:
-        server, display = run.start_x_server()
+        server, display = harness.start_x_server()
         if server is None:
             parser.error("the window mode needs Xvfb (apt-get install xvfb)")
-    tf_version = run.tensorflow_version()
+    tf_version = harness.tensorflow_version()
     try:
         for twin in twins:
-            graph = run.lessons.graph_twin(twin)
+            graph = lessons.graph_twin(twin)
             for seed in args.seeds:
                 for mode in args.modes:
                     print(f"{twin} against {graph}, seed {seed}, {mode}...", flush=True)
@@ -78,7 +130,7 @@ def main():
                         sys.exit(f"twins: error: {e}")
                     record = {"twin": twin, "graph": graph, "seed": seed, "mode": mode, "twin_flags": twin_flags,
                               "flags": both,
-                              "machine": run.machine(), "tensorflow": tf_version,
+                              "machine": harness.machine(), "tensorflow": tf_version,
                               "graph_run": measured[graph], "twin_run": measured[twin]}
                     if args.note:
                         record["note"] = args.note
@@ -88,11 +140,11 @@ def main():
                     print(f"  training {theirs['training_s']:.1f} s -> {mine['training_s']:.1f} s "
                           f"({mine['training_s'] / theirs['training_s']:.2f}x), peak {theirs['peak_mb']:.0f} MB -> "
                           f"{mine['peak_mb']:.0f} MB ({mine['peak_mb'] / theirs['peak_mb']:.2f}x)", flush=True)
-                    run.write_results(run.load_runs(), tf_version)
+                    results.write_results(results.load_runs(), tf_version)
     finally:
         if server:
             server.terminate()
-    print(f"results in {run.RESULTS}")
+    print(f"results in {results.RESULTS}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Promises of benchmarks/run.py: its figures come from the script's --results file and from
-watching the script from outside, and RESULTS.md judges the last step on seeds that chose nothing;
-and of benchmarks/validation/'s harnesses: they measure the images a script held out; and of
+"""Promises of benchmarks/harness.py and results.py: a run's figures come from the script's
+--results file and from watching the script from outside, and RESULTS.md judges the last step
+on seeds that chose nothing; and of benchmarks/validation/'s harnesses: they measure the images a script held out; and of
 benchmarks/interrupts.py: its verdicts on an interrupted kernel."""
 import json
 import os
@@ -14,11 +14,12 @@ from mnist_tutorial import lessons
 from conftest import ROOT, TUTORIAL, clean_env, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import run  # noqa: E402
+import harness  # noqa: E402
+import results  # noqa: E402
 
 
 def test_a_run_is_measured_from_its_results_file_and_from_outside(mnist):
-    record = run.run_once(lessons.named("1.0"), 3, ["--iterations", "300"])
+    record = harness.run_once(lessons.named("1.0"), 3, ["--iterations", "300"])
     assert record["steps"] == 300 and 0.85 <= record["final_accuracy"] <= record["best_accuracy"] <= 1
     assert record["best_step"] in (0, 100, 200, 300)
     # outside the script: start-up before the first progress line, the whole run, the test passes
@@ -33,7 +34,7 @@ def test_a_run_is_measured_from_its_results_file_and_from_outside(mnist):
 
 def test_a_failed_run_is_reported_with_the_scripts_last_words(mnist):
     with pytest.raises(RuntimeError, match=r"mnist_1.0_softmax.py seed 0 failed \(2\): .*--iterations"):
-        run.run_once(lessons.named("1.0"), 0, ["--iterations", "0"])
+        harness.run_once(lessons.named("1.0"), 0, ["--iterations", "0"])
 
 
 def test_line_timing_reads_the_progress_lines():
@@ -42,7 +43,7 @@ def test_line_timing_reads_the_progress_lines():
              "step      0  epoch   0.00  test:     accuracy 0.1100  loss  229.0000\n",
              "step    100  epoch   0.17  training: accuracy 0.9900  loss    3.0000\n",
              "step    100  epoch   0.17  test:     accuracy 0.9912  loss    2.5000\n"]
-    timing = run.line_timing(lines, [1.0, 2.5, 3.0, 5.0, 6.5])
+    timing = harness.line_timing(lines, [1.0, 2.5, 3.0, 5.0, 6.5])
     assert timing == {"startup_s": 2.5, "test_passes_s": 2.0, "reached_99": {"step": 100, "seconds": 4.0}}
 
 
@@ -52,10 +53,10 @@ def test_line_timing_keeps_what_it_measured_however_small():
              "step      0  epoch   0.00  test:     accuracy 0.1100  loss  229.0000\n",
              "step    100  epoch   0.17  training: accuracy 0.9100  loss   30.0000\n",
              "step    100  epoch   0.17  test:     accuracy 0.9000  loss   31.0000\n"]
-    timing = run.line_timing(lines, [0.731, 0.743, 0.935, 0.954])
+    timing = harness.line_timing(lines, [0.731, 0.743, 0.935, 0.954])
     assert timing["test_passes_s"] == pytest.approx(0.031) and timing["startup_s"] == 0.731
     # no training line before a test line: no test pass was timed, which is not "it took 0 s"
-    assert run.line_timing(lines[1:2], [0.8])["test_passes_s"] is None
+    assert harness.line_timing(lines[1:2], [0.8])["test_passes_s"] is None
 
 
 def fake_run(script, seed, final):
@@ -70,12 +71,12 @@ def fake_run(script, seed, final):
                                             ((0.9969, 0.9968, 0.9975), "**missed**")])
 def test_the_last_step_is_judged_on_its_fresh_seeds_beside_the_ones_that_chose_it(fresh, verdict, tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setattr(run, "RESULTS", str(tmp_path / "RESULTS.md"))
-    monkeypatch.setattr(run, "HERE", str(tmp_path))
+    monkeypatch.setattr(results, "RESULTS", str(tmp_path / "RESULTS.md"))
+    monkeypatch.setattr(results, "HERE", str(tmp_path))
     last = lessons.named("5.2")
     runs = [fake_run(last, seed, final) for seed, final in zip((0, 1, 2), (0.9974, 0.9972, 0.9968))]
     runs += [fake_run(last, seed, final) for seed, final in zip((3, 4, 5), fresh)]
-    run.write_results(runs, "2.21.0")
+    results.write_results(runs, "2.21.0")
     text = (tmp_path / "RESULTS.md").read_text()
     main_row = next(line for line in text.splitlines() if line.startswith(f"| {last} |"))
     assert "| 3 | 0.9972 (0.9968) |" in main_row and "on fresh seeds (below)" in main_row
@@ -88,10 +89,10 @@ def test_the_last_step_is_judged_on_its_fresh_seeds_beside_the_ones_that_chose_i
 
 
 def test_until_every_fresh_seed_has_run_the_target_is_not_judged(tmp_path, monkeypatch):
-    monkeypatch.setattr(run, "RESULTS", str(tmp_path / "RESULTS.md"))
-    monkeypatch.setattr(run, "HERE", str(tmp_path))
+    monkeypatch.setattr(results, "RESULTS", str(tmp_path / "RESULTS.md"))
+    monkeypatch.setattr(results, "HERE", str(tmp_path))
     last = lessons.named("5.2")
-    run.write_results([fake_run(last, 0, 0.9972), fake_run(last, 3, 0.9990)], "2.21.0")
+    results.write_results([fake_run(last, 0, 0.9972), fake_run(last, 3, 0.9990)], "2.21.0")
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| 1 of 3 seeds measured |" in text and ">= 0.997 met" not in text
 
