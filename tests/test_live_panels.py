@@ -233,17 +233,46 @@ def test_in_a_window_the_keys_change_the_picture_and_closing_it_lets_training_go
         window.close()
 
 
-def test_in_a_notebook_kernel_the_pictures_come_while_it_trains(tmp_path, mnist):
+def test_ctrl_c_in_a_window_ends_fit_at_the_next_step_in_one_line_and_the_users_code_goes_on(x_server, tmp_path,
+                                                                                              mnist):
+    script = user_script(tmp_path, train=20000, epochs=30, options="title='user_fit'")
+    window = Window(x_server, script=str(script))
+    try:
+        def ink_right_half(picture):
+            return float((picture[window.region(0.7, 1.0, 0.1, 0.9)].mean(axis=2) < 80).mean())
+        window.shows(lambda picture: ink_right_half(picture) > 0.02)  # the panels, drawn while it trains
+        window.process.send_signal(signal.SIGINT)  # Ctrl-C in the terminal it was started from
+        window.process.wait(timeout=120)  # Ctrl-C means stop: fit returns without waiting for the window
+        out = "".join(window.lines)
+        assert window.process.returncode == 0, window.process.stderr.read()[-3000:]
+        assert re.search(r"^user_fit: interrupted at step \d+\nafter fit: \[\]$", out, re.M), out[-2000:]
+        assert "Traceback" not in out + window.process.stderr.read()
+    finally:
+        window.close()
+
+
+def test_in_a_notebook_kernel_the_pictures_come_while_it_trains_and_an_interrupt_ends_only_fit(tmp_path, mnist):
     # drawing as often as it trains, so that the count of pictures does not hang on how fast this machine draws
-    script = user_script(tmp_path, train=60000, epochs=2, options="test_every=50, drawing_share=1.0")
+    script = user_script(tmp_path, train=60000, epochs=50, options="test_every=50, drawing_share=1.0")
     kernel = Kernel(tmp_path, clean_env())
     try:
-        cell = kernel.run(f"%run {script.name}")
-        assert cell.reply["status"] == "ok" and not cell.errors(), cell.text()
+        def interrupt_after_three_updates(message, cell):  # the kernel's stop button, while fit trains
+            updates = [m for m in cell.of_type("update_display_data") if "image/png" in m["content"]["data"]]
+            if len(updates) == 3 and not interrupted:
+                interrupted.append(True)
+                kernel.interrupt()
+
+        interrupted = []
+        cell = kernel.run(f"%run {script.name}", watch=interrupt_after_three_updates)
+        assert interrupted and cell.reply["status"] == "ok" and not cell.errors(), cell.text()
         updates = [picture for picture in cell.pictures() if picture[0] == "update_display_data"]
         assert len(updates) >= 3, f"{len(updates)} updates"  # one picture in the cell, redrawn while fit trains
         assert not np.array_equal(updates[0][2], updates[-1][2])
-        assert "final validation accuracy" in cell.text()
+        text = cell.text()
+        # fit returned at the next step, with one line; the user's code after it ran; no traceback
+        assert re.search(r"^LivePanels: sequential: interrupted at step \d+$", text, re.M), text[-2000:]
+        assert "after fit" in text and "Traceback" not in text
+        assert kernel.run("print(6 * 7)").text() == "42\n"  # the kernel goes on
     finally:
         kernel.close()
 
