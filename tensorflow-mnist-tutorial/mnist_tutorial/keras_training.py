@@ -141,11 +141,21 @@ class Batches:
             indices = tf.cast(indices, tf.int32)
             return tf.cast(tf.gather(images, indices), tf.float32) / 255.0, tf.gather(labels, indices)
 
-        self.dataset = tf.data.Dataset.from_tensor_slices(self.order[:-1]).map(batch)
+        self.dataset = without_autotune(tf.data.Dataset.from_tensor_slices(self.order[:-1]).map(batch))
 
     def at(self, step):
         indices = self.order[step]
         return mnistdata.to_float(self.images[indices]), self.labels[indices]
+
+
+def without_autotune(dataset):
+    """The dataset with tf.data's autotuning off. Its thread wakes at intervals that grow to a
+    minute, and an iterator that fit drops waits for it: in about one run in three, fit returned
+    40 s after its last step, the process idle. These pipelines take batches from memory, with
+    nothing to tune."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def shared_with_tensorflow(array):

@@ -30,6 +30,7 @@ from . import in_notebook
 from . import where_shown
 from .experiment import percent, sentence, table
 from .interrupts import Interrupted, StopBetweenSteps
+from .keras_training import without_autotune
 from .overlay import Overlay
 from .run_files import Summaries, run_folder, write_json
 
@@ -122,7 +123,8 @@ class Bench:
         images, labels = tf.constant(self.train_images), tf.constant(self.train_labels)
         order = (tf.data.Dataset.range(count).shuffle(count, seed=args.seed, reshuffle_each_iteration=True)
                  .batch(batch_size, drop_remainder=True).repeat())
-        dataset = order.map(lambda i: (as_pixels(tf.gather(images, i), pixels), tf.gather(labels, i)))
+        dataset = without_autotune(order.map(lambda i: (as_pixels(tf.gather(images, i), pixels),
+                                                        tf.gather(labels, i))))
         measure = Measure(model, pixels, self)
         curve = {"variant": variant.name, "epoch": [], "test_accuracy": [], "test_loss": [],
                  "train_accuracy": [], "train_loss": []}
