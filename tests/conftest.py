@@ -19,6 +19,13 @@ from xwd import read_xwd  # noqa: E402
 
 SCRIPTS = lessons.SCRIPTS  # the numbered scripts: the files of the tutorial folder
 
+# Tests run side by side (pytest -n 2): each TensorFlow started here, in a test or in the scripts,
+# kernels and servers it runs, gets its share of the cores instead of a thread per core, which on
+# two cores would give four busy threads, each waiting for the others. A setting of one's own wins.
+_SHARE = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(_variable, _SHARE)
+
 # Where nothing answers: port 9 (discard) on the loopback is closed here.
 UNREACHABLE_MIRROR = "http://127.0.0.1:9/"
 
