@@ -77,10 +77,9 @@ EXPERIMENT_NOTES = {
 
 def section():
     """benchmarks/experiments.py's runs: the primers' figures beside the medians of this project's."""
-    if not os.path.exists(RUNS):
+    runs = results.load_runs(RUNS)
+    if not runs:
         return []
-    with open(RUNS) as f:
-        runs = [json.loads(line) for line in f if line.strip()]
     runs = results.one_machine(runs)
     lines = ["", "## The lab bench against the primers", "",
              "`python3 benchmarks/experiments.py`: every experiment of `experiments.py` at its default "

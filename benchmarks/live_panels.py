@@ -63,10 +63,9 @@ def fit_seconds(where, display, share=None):
 
 def section():
     """RESULTS.md's lines for the pairs in RUNS."""
-    if not os.path.exists(RUNS):
+    pairs = results.load_runs(RUNS)
+    if not pairs:
         return []
-    with open(RUNS) as f:
-        pairs = [json.loads(line) for line in f if line.strip()]
     lines = ["", "## LivePanels against a plain fit, paired on one machine", "",
              "`python3 benchmarks/live_panels.py`: 2.2's network fitted for 5 epochs of batches of 100 on "
              "the 60,000 training images, the 10,000 test images as validation data, tested every epoch; "

@@ -59,10 +59,9 @@ def train(tree, script, seed):
 
 def section():
     """benchmarks/paired.py's runs: two copies of the tutorial timed run by run on one machine."""
-    if not os.path.exists(RUNS):
+    runs = results.load_runs(RUNS)
+    if not runs:
         return []
-    with open(RUNS) as f:
-        runs = [json.loads(line) for line in f if line.strip()]
     lines = ["", "## Before and after, paired on one machine", "",
              "`python3 benchmarks/paired.py --before DIR`: the same script at its defaults, headless, "
              "from another copy of the repository (DIR, a `git worktree` of an earlier commit) and from "

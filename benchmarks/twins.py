@@ -51,10 +51,9 @@ def cores(run):
 
 def section():
     """benchmarks/twins.py's pairs: a twin in today's TensorFlow against its graph twin."""
-    if not os.path.exists(RUNS):
+    pairs = results.load_runs(RUNS)
+    if not pairs:
         return []
-    with open(RUNS) as f:
-        pairs = [json.loads(line) for line in f if line.strip()]
     letters = {}
     lines = ["", "## The twins against their graph twins, paired on one machine", "",
              "`python3 benchmarks/twins.py`: the graph script and its twin in today's TensorFlow at their "
