@@ -210,8 +210,11 @@ def test_a_cluster_of_chief_worker_and_parameter_server_trains_one_model(tmp_pat
     for job in ("ps", "chief", "worker"):
         env = clean_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": job, "index": 0}}))
         log = open(tmp_path / f"{job}.log", "w")
+        # the learning rate decays over 150 steps, not 1,600: the two tasks' last, stale steps are
+        # small ones, and the model tested at step 300 has settled (0.97-0.98 here; at the default
+        # decay one run in many caught it mid-stride, at 0.80)
         tasks[job] = subprocess.Popen(trainer_command(tmp_path / "job", "--train-steps", "300", "--log-every", "20",
-                                                      "--eval-every", "1000"),
+                                                      "--eval-every", "1000", "--hp-lr-decay-steps", "150"),
                                       cwd=MLENGINE, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert tasks["chief"].wait(timeout=400) == 0, (tmp_path / "chief.log").read_text()[-3000:]
@@ -227,7 +230,7 @@ def test_a_cluster_of_chief_worker_and_parameter_server_trains_one_model(tmp_pat
     assert latest_checkpoint_step(tmp_path / "job" / "checkpoints") >= 300
     assert "SavedModel exported to" in chief and "SavedModel exported" not in worker
     assert (tmp_path / "job" / "model" / "saved_model.pb").exists()
-    assert reported_accuracies(chief)[-1] > 0.9
+    assert reported_accuracies(chief)[-1] > 0.9, chief[-3000:]
 
 
 def test_the_source_distribution_installs_and_runs_in_a_fresh_virtual_environment(tmp_path):
