@@ -104,6 +104,48 @@ def run_python(args, cwd=None, env=None, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
+# Runs command lines one after the other in one Python, each as `python SCRIPT ARGS` ends: what it
+# printed, and its exit status (SystemExit's code; 1 and sys.excepthook for any other exception).
+_ONE_PROCESS = r"""
+import contextlib, io, json, os, runpy, sys
+results = []
+for script, args in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(script))  # as python puts the script's folder first
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(script, run_name="__main__")
+            status = 0
+        except SystemExit as e:
+            status = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+            if not isinstance(e.code, int) and e.code is not None:
+                print(e.code, file=sys.stderr)
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            status = 1
+    del sys.path[0]
+    results.append([status, out.getvalue(), err.getvalue()])
+sys.__stdout__.write("\n=== results: " + json.dumps(results))
+"""
+
+
+def run_in_one_process(lines, env=None, timeout=600):
+    """Command lines [(script, [args...]), ...] that end before training (--help, flags refused),
+    run one after the other in one Python process, as a notebook's %run runs them: TensorFlow
+    starts once for all of them, not once a line (six seconds each here). A CompletedProcess for
+    each, with its exit status and what it wrote to stdout and stderr: the same as a process of its
+    own gives (run_python), which tests/test_scripts.py and tests/test_keras.py check."""
+    import json
+    mark = "=== results: "
+    done = subprocess.run([sys.executable, "-c", _ONE_PROCESS, json.dumps([[s, list(a)] for s, a in lines])],
+                          cwd=TUTORIAL, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0 and mark in done.stdout, done.stderr[-3000:]
+    results = json.loads(done.stdout.rsplit(mark, 1)[1])
+    return [subprocess.CompletedProcess([script, *args], status, out, err)
+            for (script, args), (status, out, err) in zip(lines, results)]
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """Real MNIST in the tutorial's default data directory, fetched once if it is missing."""

@@ -11,7 +11,7 @@ import time
 import matplotlib.image
 import pytest
 
-from conftest import TUTORIAL, Window, clean_env, run_python
+from conftest import TUTORIAL, Window, clean_env, run_in_one_process, run_python
 
 SCRIPT = os.path.join(TUTORIAL, "experiments.py")
 NAMES = ["depth", "width", "input-scaling", "inverted", "batch-size", "learning-rate", "optimizer",
@@ -152,25 +152,33 @@ def test_the_same_seed_gives_the_same_curves_and_another_seed_others(tmp_path, m
 # --- the command line --------------------------------------------------------------------------
 
 def test_help_lists_every_experiment_in_one_line_and_each_says_its_settings():
-    done = run_python([SCRIPT, "--help"])
+    done, experiment = run_in_one_process([(SCRIPT, ["--help"]), (SCRIPT, ["learning-rate", "--help"])])
     assert done.returncode == 0
     listing = done.stdout.split("  EXPERIMENT\n")[1].split("\n\n")[0]
     listed = re.findall(r"^    ([a-z0-9-]+)\s", listing, re.M)
     assert listed == NAMES
-    done = run_python([SCRIPT, "learning-rate", "--help"])
+    done = experiment
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
     assert "--epochs N epochs of training (default: 10; the primer's: 500)" in text
     assert "Adam 0.01 (the primer's 90.00%)" in text
 
 
-@pytest.mark.parametrize("flags, message", [
+BAD_INPUT = [
     (["nonsense"], "invalid choice: 'nonsense'"),
     (["depth", "--epochs", "0"], "argument --epochs: '0' must be at least 1"),
     (["depth", "--results", "/no/such/folder/r.json"], "--results /no/such/folder/r.json: the folder /no/such/folder does not exist"),
-])
-def test_bad_input_is_one_line_and_a_non_zero_exit(flags, message):
-    done = run_python([SCRIPT, *flags])
+]
+
+
+@pytest.fixture(scope="module")
+def refusals():
+    return dict(zip([" ".join(flags) for flags, _ in BAD_INPUT], run_in_one_process([(SCRIPT, flags) for flags, _ in BAD_INPUT])))
+
+
+@pytest.mark.parametrize("flags, message", BAD_INPUT)
+def test_bad_input_is_one_line_and_a_non_zero_exit(flags, message, refusals):
+    done = refusals[" ".join(flags)]
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 

@@ -12,7 +12,7 @@ import pytest
 
 from mnist_tutorial import lessons
 from mnist_tutorial import mnistdata
-from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, ctrl_c_at_step_20, run_python
+from conftest import ROOT, SCRIPTS, TUTORIAL, clean_env, ctrl_c_at_step_20, run_in_one_process, run_python
 from test_data import write_idx_set
 
 # Steps to train and the test accuracy only a learning network reaches by then (chance is 0.10).
@@ -80,10 +80,26 @@ def test_script_learns_headless_and_saves_the_network_it_measured(script, mnist,
     assert "Traceback" not in result.stderr
 
 
+@pytest.fixture(scope="module")
+def helps():
+    """Each script's --help in a 100-column terminal."""
+    lines = [(os.path.join(TUTORIAL, script), ["--help"]) for script in SCRIPTS]
+    return dict(zip(SCRIPTS, run_in_one_process(lines, env=clean_env(COLUMNS="100"))))
+
+
+def test_help_and_a_refused_flag_in_a_process_of_their_own_are_as_in_one_process(helps, refusals):
+    alone = run_script(SCRIPTS[-1], "--help", env=clean_env(COLUMNS="100"))
+    assert (alone.returncode, alone.stdout, alone.stderr) == (0, helps[SCRIPTS[-1]].stdout, "")
+    bad = BAD_FLAGS[0]
+    alone = run_script("mnist_1.0_softmax.py", *bad)
+    shared = refusals[" ".join(bad)]
+    assert (alone.returncode, alone.stdout, alone.stderr) == (shared.returncode, shared.stdout, shared.stderr)
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_help_explains_the_network_and_every_flag_on_one_screen(script):
-    result = run_script(script, "--help", env=clean_env(COLUMNS="100"))
-    assert result.returncode == 0
+def test_help_explains_the_network_and_every_flag_on_one_screen(script, helps):
+    result = helps[script]
+    assert result.returncode == 0 and result.stderr == ""
     for flag in ("--iterations", "--batch-size", "--seed", "--data-dir", "--headless",
                  "--log-every", "--test-every", "--test-batch-size", "--threads", "--results"):
         assert flag in result.stdout
@@ -105,12 +121,19 @@ def test_docstring_is_a_short_chapter_that_names_what_it_adds(script):
         assert earlier & set(re.findall(r"(?<![\d.])\d+\.\d(?![\d%])", headline)), lines[0]
 
 
-@pytest.mark.parametrize("bad", [
-    ["--iterations", "0"], ["--iterations", "ten"], ["--batch-size", "-5"], ["--seed", "-1"],
-    ["--test-every", "0"], ["--threads", "many"], ["--layout", "12"], ["--no-such-flag"],
-], ids=lambda bad: " ".join(bad))
-def test_bad_flag_values_are_refused_in_one_line(bad):
-    result = run_script("mnist_1.0_softmax.py", *bad)
+BAD_FLAGS = [["--iterations", "0"], ["--iterations", "ten"], ["--batch-size", "-5"], ["--seed", "-1"],
+             ["--test-every", "0"], ["--threads", "many"], ["--layout", "12"], ["--no-such-flag"]]
+
+
+@pytest.fixture(scope="module")
+def refusals():
+    lines = [(os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), bad) for bad in BAD_FLAGS]
+    return {" ".join(bad): result for bad, result in zip(BAD_FLAGS, run_in_one_process(lines))}
+
+
+@pytest.mark.parametrize("bad", BAD_FLAGS, ids=lambda bad: " ".join(bad))
+def test_bad_flag_values_are_refused_in_one_line(bad, refusals):
+    result = refusals[" ".join(bad)]
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "error:" in lines[0], result.stderr

@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 from mnist_tutorial import digits, visualisation  # noqa: E402
-from conftest import TUTORIAL, Window, clean_env, ink, need, need_qt_libraries, run_python, small_disk  # noqa: E402
+from conftest import TUTORIAL, Window, clean_env, ink, need, need_qt_libraries, run_in_one_process, run_python, small_disk  # noqa: E402
 
 WHITE, RED = np.array([1.0, 1.0, 1.0]), digits.WRONG_BACKGROUND
 
@@ -304,7 +304,7 @@ def test_layout_chooses_what_the_png_shows(mnist, tmp_path):
     assert ink(255 * pictures["1"][top_right]) < 0.02  # the accuracy curve alone, across the picture
 
 
-@pytest.mark.parametrize("flag, value, message", [
+EXPORT_PATHS = [
     ("--save-png", "picture.jpg", "must end in .png"),
     ("--save-png", "/no/such/folder/picture.png", "does not exist"),
     ("--save-movie", "movie.avi", "must end in .mp4"),
@@ -315,11 +315,21 @@ def test_layout_chooses_what_the_png_shows(mnist, tmp_path):
     ("--save-model", "/proc/model", "the folder /proc takes no new files"),
     ("--results", "/tmp", "must end in .json"),
     ("--results", "{folder}", "that is a folder; give a file's name"),
-])
-def test_export_paths_are_checked_before_training(flag, value, message, tmp_path):
-    folder = tmp_path / "figures.json"
+]
+
+
+@pytest.fixture(scope="module")
+def export_refusals(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("refusals") / "figures.json"
     folder.mkdir()
-    result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), flag, value.format(folder=folder)])
+    lines = [(os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), [flag, value.format(folder=folder)])
+             for flag, value, _ in EXPORT_PATHS]
+    return dict(zip([(flag, value) for flag, value, _ in EXPORT_PATHS], run_in_one_process(lines)))
+
+
+@pytest.mark.parametrize("flag, value, message", EXPORT_PATHS)
+def test_export_paths_are_checked_before_training(flag, value, message, export_refusals):
+    result = export_refusals[flag, value]
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
