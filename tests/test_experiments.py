@@ -140,7 +140,7 @@ def test_measurements_fall_on_the_last_step_of_every_run():
 def test_the_same_seed_gives_the_same_curves_and_another_seed_others(tmp_path, mnist):
     curves = []
     for seed in (3, 3, 4):
-        done = run_python([SCRIPT, "l2", "--quick", "--headless", "--epochs", "1", "--seed", str(seed),
+        done = run_python([SCRIPT, "l2", "--quick", "--headless", "--epochs", "1", "--train-images", "3000", "--seed", str(seed),
                            "--results", str(tmp_path / f"{len(curves)}.json")])
         assert done.returncode == 0, done.stderr[-2000:]
         with open(tmp_path / f"{len(curves)}.json") as f:
