@@ -131,9 +131,10 @@ sys.__stdout__.write("\n=== results: " + json.dumps(results))
 
 
 def run_in_one_process(lines, env=None, timeout=600):
-    """Command lines [(script, [args...]), ...] that end before training (--help, flags refused),
-    run one after the other in one Python process, as a notebook's %run runs them: TensorFlow
-    starts once for all of them, not once a line (six seconds each here). A CompletedProcess for
+    """Command lines [(script, [args...]), ...] run one after the other in one Python process, as
+    a notebook's %run runs them: TensorFlow starts once for all of them, not once a line (six
+    seconds each here). For what a process of its own proves nothing more about: --help, flags
+    refused, the pictures of short runs. A CompletedProcess for
     each, with its exit status and what it wrote to stdout and stderr: the same as a process of its
     own gives (run_python), which tests/test_scripts.py and tests/test_keras.py check."""
     import json
@@ -144,6 +145,25 @@ def run_in_one_process(lines, env=None, timeout=600):
     results = json.loads(done.stdout.rsplit(mark, 1)[1])
     return [subprocess.CompletedProcess([script, *args], status, out, err)
             for (script, args), (status, out, err) in zip(lines, results)]
+
+
+def made_once(tmp_path_factory, name, make):
+    """The folder make(folder) fills, made once for the whole test run: tests run side by side
+    (pytest -n 2) in processes of their own, and the first to ask makes it while the others wait
+    for it, instead of each training the same network again. Tests only read what is in it."""
+    import fcntl
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder the workers' own folders are in
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process ends
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed try left
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").write_text("")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, clean_env, run_python, small_disk
+from conftest import ROOT, clean_env, made_once, run_python, small_disk
 
 MLENGINE = os.path.join(ROOT, "mlengine")
 DATA_DIR = os.path.join(ROOT, "tensorflow-mnist-tutorial", "data")
@@ -47,13 +47,17 @@ def latest_checkpoint_step(checkpoint_dir):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, mnist):
-    """One local job of 300 steps, with hyperparameter-tuning reports going to a file."""
-    job_dir = tmp_path_factory.mktemp("job")
-    metrics = job_dir / "hypertune" / "output.metrics"
-    result = run_trainer(job_dir, "--train-steps", "300", "--eval-every", "100",
-                         env=clean_env(CLOUD_ML_HP_METRIC_FILE=str(metrics)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return job_dir, result, metrics
+    """One local job of 300 steps, with hyperparameter-tuning reports going to a file: the job's
+    folder, what it printed, and the reports' file."""
+    def train(job_dir):
+        result = run_trainer(job_dir, "--train-steps", "300", "--eval-every", "100",
+                             env=clean_env(CLOUD_ML_HP_METRIC_FILE=str(job_dir / "hypertune" / "output.metrics")))
+        assert result.returncode == 0, result.stderr[-3000:]
+        (job_dir / "printed.json").write_text(json.dumps([result.stdout, result.stderr]))
+    job_dir = made_once(tmp_path_factory, "trained_job", train)
+    stdout, stderr = json.loads((job_dir / "printed.json").read_text())
+    result = subprocess.CompletedProcess(trainer_command(job_dir), 0, stdout, stderr)
+    return job_dir, result, job_dir / "hypertune" / "output.metrics"
 
 
 def test_a_local_job_trains_checkpoints_evaluates_and_learns(trained):
