@@ -25,7 +25,7 @@ GRAPH_TWINS = {"keras_1.0_softmax.py": "mnist_1.0_softmax.py",
                "keras_3.1_convolutional_bigger_dropout.py": "mnist_3.1_convolutional_bigger_dropout.py",
                "keras_4.2_batchnorm_convolutional.py": "mnist_4.2_batchnorm_convolutional.py",
                "tf2_2.2_five_layers_relu_lrdecay_dropout.py": "mnist_2.2_five_layers_relu_lrdecay_dropout.py"}
-# after 300 steps, what the codelab's curves reach by then, with room for the seed
+# after 200 steps, what the codelab's curves reach by then, with room for the seed
 SENSIBLE = {"1.0": 0.85, "2.2": 0.90, "3.1": 0.90, "4.2": 0.95, "tf2 2.2": 0.90}
 
 
@@ -48,11 +48,11 @@ def test_the_twins_are_the_tutorials_files_beside_their_graph_twins():
 def test_each_twin_trains_headless_and_writes_its_picture_results_and_a_model_the_pad_reads(version, tmp_path,
                                                                                           mnist):
     png, model = tmp_path / "panels.png", tmp_path / "model"
-    figures, run = trained(TWINS[version], tmp_path, "--iterations", "300", "--save-png", str(png),
+    figures, run = trained(TWINS[version], tmp_path, "--iterations", "200", "--save-png", str(png),
                            "--save-model", str(model))
-    assert figures["steps"] == 300 and [t["step"] for t in figures["tests"]] == [0, 100, 200, 300]
+    assert figures["steps"] == 200 and [t["step"] for t in figures["tests"]] == [0, 100, 200]
     assert figures["final_accuracy"] > SENSIBLE[version], figures["final_accuracy"]
-    assert re.search(r"^step    300  epoch   0\.50 .* test:     accuracy 0\.\d{4}", run.stdout, re.M)
+    assert re.search(r"^step    200  epoch   0\.33 .* test:     accuracy 0\.\d{4}", run.stdout, re.M)
     assert png.stat().st_size > 50_000 and run.stderr == ""
     # the drawing pad's loader reads the model, and it scores what the last test pass measured
     answers = savedmodel.load(str(model))
