@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, TUTORIAL, clean_env, run_python
+from conftest import ROOT, TUTORIAL, clean_env, made_once, run_in_one_process, run_python
 
 MLENGINE = os.path.join(ROOT, "mlengine")
 SCRIPT_30 = os.path.join(TUTORIAL, "mnist_3.0_convolutional.py")
@@ -21,13 +21,19 @@ SCRIPT_30 = os.path.join(TUTORIAL, "mnist_3.0_convolutional.py")
 @pytest.fixture(scope="module")
 def model(mnist, tmp_path_factory):
     """3.0 trained for 2,000 steps (about 98.6%), saved; and the accuracy the script printed."""
-    directory = tmp_path_factory.mktemp("models") / "3.0"
-    figures = directory.parent / "3.0.json"
-    result = run_python([SCRIPT_30, "--headless", "--iterations", "2000", "--test-every", "1000",
-                         "--save-model", str(directory), "--results", str(figures)])
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"model saved to {directory}" in result.stdout
-    return directory, json.loads(figures.read_text())["final_accuracy"]
+    def train(folder):
+        directory, figures = folder / "3.0", folder / "3.0.json"
+        result = run_python([SCRIPT_30, "--headless", "--iterations", "2000", "--test-every", "1000",
+                             "--save-model", str(directory), "--results", str(figures)])
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"model saved to {directory}" in result.stdout
+    folder = made_once(tmp_path_factory, "draw_model", train)
+    return folder / "3.0", json.loads((folder / "3.0.json").read_text())["final_accuracy"]
+
+
+# the tests that read the model run on one worker (pytest.ini's --dist loadgroup), which trains it
+# while the other runs other tests, instead of waiting for it
+WITH_THE_MODEL = pytest.mark.xdist_group("draw_model")
 
 
 def load_in_this_process(directory):
@@ -36,6 +42,7 @@ def load_in_this_process(directory):
     return savedmodel.load(str(directory))
 
 
+@WITH_THE_MODEL
 def test_a_saved_model_computes_what_the_script_measured_and_trainer_predict_answers_with_it(model, mnist, tmp_path):
     directory, script_accuracy = model
     assert sorted(os.listdir(directory)) == ["saved_model.pb", "variables"]
@@ -56,15 +63,18 @@ def test_a_saved_model_computes_what_the_script_measured_and_trainer_predict_ans
     assert answered == list(classes[:20])
 
 
+@WITH_THE_MODEL
 def test_save_model_replaces_a_saved_model_and_refuses_other_folders_before_training(model, tmp_path):
     directory, _ = model
     busy = tmp_path / "notes"
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me")
     (tmp_path / "file").write_text("")
-    for target, message in [(busy, f"--save-model {busy}: {busy} exists and is not a saved model"),
-                            (tmp_path / "file" / "model", f"{tmp_path / 'file'} is a file, not a folder")]:
-        result = run_python([SCRIPT_30, "--iterations", "1", "--save-model", str(target)])
+    refusals = [(busy, f"--save-model {busy}: {busy} exists and is not a saved model"),
+                (tmp_path / "file" / "model", f"{tmp_path / 'file'} is a file, not a folder")]
+    results = run_in_one_process([(SCRIPT_30, ["--iterations", "1", "--save-model", str(target)])
+                                  for target, _ in refusals])
+    for (target, message), result in zip(refusals, results):
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr and "steps of" not in result.stdout
     assert (busy / "mine.txt").read_text() == "keep me"
@@ -90,6 +100,7 @@ def redrawn(image, scale, top, left, size=420):
     return np.where(inside, image[np.clip(rows, 0, 27)][:, np.clip(cols, 0, 27)], 0.0)
 
 
+@WITH_THE_MODEL
 def test_a_test_digit_drawn_back_at_another_size_and_place_comes_out_as_mnist_made_it(model, mnist):
     sys.path.insert(0, TUTORIAL)
     import draw
@@ -125,6 +136,7 @@ def test_a_stroke_is_fitted_into_a_20_pixel_box_with_its_centre_of_mass_in_the_m
 
 # --- bad input to draw.py ------------------------------------------------------------------------
 
+@WITH_THE_MODEL
 def test_draw_says_in_one_line_what_is_wrong_with_its_model_or_display(model, tmp_path):
     not_a_model = tmp_path / "empty"
     not_a_model.mkdir()
@@ -135,13 +147,14 @@ def test_draw_says_in_one_line_what_is_wrong_with_its_model_or_display(model, tm
                              "    def f(self, x): return {'y': x * 2}\n"
                              f"m = M(); tf.saved_model.save(m, {str(other)!r}, signatures={{'serving_default': m.f}})"])
     assert made.returncode == 0, made.stderr[-2000:]
-    display = clean_env(DISPLAY=":0")
-    for folder, env, message in [
-            (tmp_path / "missing", display, f"no folder {tmp_path / 'missing'}"),
-            (not_a_model, display, f"{not_a_model} holds no saved model"),
-            (other, display, f"{other} is not a digit model"),
-            (model[0], clean_env(), "no display to open the pad's window on")]:
-        result = run_python([os.path.join(TUTORIAL, "draw.py"), "--model", str(folder)], env=env)
+    draw = os.path.join(TUTORIAL, "draw.py")
+    cases = [(tmp_path / "missing", f"no folder {tmp_path / 'missing'}"),  # with a display, in one process
+             (not_a_model, f"{not_a_model} holds no saved model"),
+             (other, f"{other} is not a digit model")]
+    results = run_in_one_process([(draw, ["--model", str(folder)]) for folder, _ in cases], env=clean_env(DISPLAY=":0"))
+    cases.append((model[0], "no display to open the pad's window on"))  # without one, in a process of its own
+    results.append(run_python([draw, "--model", str(model[0])], env=clean_env()))
+    for (folder, message), result in zip(cases, results):
         assert result.returncode == 1, (folder, result.stderr[-2000:])
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("draw.py: error: ") and message in lines[0], result.stderr
@@ -205,6 +218,7 @@ class Pad:
         return last
 
 
+@WITH_THE_MODEL
 def test_a_real_mouse_draws_a_1_and_a_7_and_the_pad_reads_them(x_server, model):
     process = subprocess.Popen([sys.executable, os.path.join(TUTORIAL, "draw.py"), "--model", str(model[0])],
                                env=clean_env(DISPLAY=x_server, MPLBACKEND="TkAgg"),

@@ -291,12 +291,13 @@ def test_tensorboard_summaries_read_back(mnist, tmp_path):
 
 def test_layout_chooses_what_the_png_shows(mnist, tmp_path):
     pictures = {}
-    for layout in ("0", "9", "1"):
-        png = tmp_path / f"layout{layout}.png"
-        result = run_python([os.path.join(TUTORIAL, "mnist_1.0_softmax.py"), "--headless", "--iterations", "100",
-                             "--layout", layout, "--save-png", str(png)])
+    layouts = ("0", "9", "1")
+    runs = run_in_one_process([(os.path.join(TUTORIAL, "mnist_1.0_softmax.py"),
+                                ["--headless", "--iterations", "100", "--layout", layout,
+                                 "--save-png", str(tmp_path / f"layout{layout}.png")]) for layout in layouts])
+    for layout, result in zip(layouts, runs):
         assert result.returncode == 0, result.stderr
-        pictures[layout] = matplotlib.image.imread(png)[..., :3]
+        pictures[layout] = matplotlib.image.imread(tmp_path / f"layout{layout}.png")[..., :3]
     top_left = (slice(90, 270), slice(90, 370))  # the accuracy plot in the six-panel view
     top_right = (slice(90, 270), slice(990, 1190))  # the training digits in the six-panel view
     assert ink(255 * pictures["0"][top_left]) < 0.05 and ink(255 * pictures["0"][top_right]) > 0.05
