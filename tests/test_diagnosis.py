@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnist_tutorial import diagnosis
-from conftest import ROOT, TUTORIAL, run_python
+from conftest import ROOT, TUTORIAL, run_in_one_process, run_python
 
 CURVES = os.path.join(ROOT, "tests", "curves")
 STEP_LINE = re.compile(r"^step +(\d+) +epoch +[\d.]+(?: +lr [\d.]+| {12})? +(training|test):\s+accuracy ([\d.]+) +"
@@ -155,9 +155,10 @@ def test_a_script_prints_its_most_confused_pairs_and_saves_the_report(mnist, tmp
 def test_two_runs_in_one_tensorboard_folder_stay_two_runs_and_overlay(mnist, tmp_path):
     from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
     logs = tmp_path / "runs"
-    for script, steps in (("mnist_1.0_softmax.py", "200"), ("mnist_2.1_five_layers_relu_lrdecay.py", "300")):
-        result = run_python([os.path.join(TUTORIAL, script), "--headless", "--iterations", steps,
-                             "--tensorboard", str(logs)])
+    for result in run_in_one_process([(os.path.join(TUTORIAL, script), ["--headless", "--iterations", steps,
+                                                                         "--tensorboard", str(logs)])
+                                      for script, steps in (("mnist_1.0_softmax.py", "200"),
+                                                            ("mnist_2.1_five_layers_relu_lrdecay.py", "300"))]):
         assert result.returncode == 0, result.stderr[-2000:]
     runs = EventMultiplexer().AddRunsFromDirectory(str(logs))
     runs.Reload()
@@ -167,7 +168,10 @@ def test_two_runs_in_one_tensorboard_folder_stay_two_runs_and_overlay(mnist, tmp
     assert [e.step for e in runs.Scalars(names[1], "accuracy/test")] == [0, 100, 200, 300]
 
     picture = tmp_path / "compare.png"
-    result = run_python([os.path.join(TUTORIAL, "compare.py"), str(logs), "--output", str(picture)])
+    (tmp_path / "empty").mkdir()
+    refused = [(tmp_path / "none", "no folder"), (tmp_path / "empty", "no runs with test curves")]
+    result, *results = run_in_one_process([(os.path.join(TUTORIAL, "compare.py"), [str(folder), "--output", str(picture)])
+                                           for folder in [logs] + [bad for bad, _ in refused]])
     assert result.returncode == 0 and result.stdout == f"compare.py: 2 runs drawn into {picture}\n", result.stderr
     import compare
     from matplotlib.figure import Figure
@@ -175,9 +179,7 @@ def test_two_runs_in_one_tensorboard_folder_stay_two_runs_and_overlay(mnist, tmp
     compare.draw(compare.find_runs(str(logs)), figure)
     for ax in figure.axes:  # one curve per run, named after it
         assert [line.get_label() for line in ax.get_lines()] == ["1.0 seed 0", "2.1 seed 0"]
-    (tmp_path / "empty").mkdir()
-    for bad, message in [(tmp_path / "none", "no folder"), (tmp_path / "empty", "no runs with test curves")]:
-        result = run_python([os.path.join(TUTORIAL, "compare.py"), str(bad), "--output", str(picture)])
+    for (bad, message), result in zip(refused, results):
         assert result.returncode == 1 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 

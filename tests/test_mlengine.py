@@ -60,6 +60,12 @@ def trained(tmp_path_factory, mnist):
     return job_dir, result, job_dir / "hypertune" / "output.metrics"
 
 
+# the tests that read the job run on one worker (pytest.ini's --dist loadgroup), which trains it
+# while the other runs other tests, instead of waiting for it
+WITH_THE_JOB = pytest.mark.xdist_group("mlengine_job")
+
+
+@WITH_THE_JOB
 def test_a_local_job_trains_checkpoints_evaluates_and_learns(trained):
     job_dir, result, _ = trained
     assert "hyperparameters: batch_size=100, lr0=0.02" in result.stdout
@@ -69,6 +75,7 @@ def test_a_local_job_trains_checkpoints_evaluates_and_learns(trained):
     assert latest_checkpoint_step(job_dir / "checkpoints") == 300
 
 
+@WITH_THE_JOB
 def test_the_job_writes_tensorboard_summaries_of_training_and_test(trained):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     job_dir, _, _ = trained
@@ -79,6 +86,7 @@ def test_the_job_writes_tensorboard_summaries_of_training_and_test(trained):
     assert [event.step for event in events.Scalars("accuracy/test")] == [100, 200, 300]
 
 
+@WITH_THE_JOB
 def test_the_job_reports_its_test_accuracy_to_hyperparameter_tuning(trained):
     _, result, metrics = trained
     reports = [json.loads(line) for line in metrics.read_text().splitlines()]
@@ -86,6 +94,7 @@ def test_the_job_reports_its_test_accuracy_to_hyperparameter_tuning(trained):
     assert [float(report["accuracy"]) for report in reports] == pytest.approx(reported_accuracies(result.stdout), abs=1e-4)
 
 
+@WITH_THE_JOB
 def test_the_exported_model_recognises_the_digits_of_digits_json(trained, tmp_path):
     job_dir, _, _ = trained
     made = run_python([os.path.join(MLENGINE, "digits.py"), "--data-dir", DATA_DIR, "--count", "8",
@@ -104,6 +113,7 @@ def test_the_exported_model_recognises_the_digits_of_digits_json(trained, tmp_pa
     assert all(0.1 < float(row[2]) <= 1 for row in rows)
 
 
+@WITH_THE_JOB
 def test_the_saved_model_has_the_serving_signature_vertex_expects(trained):
     # in a fresh process: other tests switch this one's TensorFlow to graph mode
     job_dir, _, _ = trained
@@ -122,6 +132,7 @@ def test_the_saved_model_has_the_serving_signature_vertex_expects(trained):
     np.testing.assert_allclose(found["sums"], 1.0, rtol=1e-5)
 
 
+@WITH_THE_JOB
 @pytest.mark.parametrize("instances, message", [
     ('{"instances": [{"image": [[0.5, 0.5]]}]}', "instance 0 has shape [1, 2], not [28, 28]"),
     ('{"instances": [{"pixels": []}]}', 'instance 0 must have exactly one key, "image"'),
@@ -455,6 +466,7 @@ def test_the_dockerfiles_install_steps_give_a_trainer_that_trains_predicts_and_s
 
 # --- serving, in the same container --------------------------------------------------------------
 
+@WITH_THE_JOB
 def test_serve_answers_vertex_ai_prediction_requests(trained, tmp_path):
     import urllib.error
     import urllib.request
@@ -714,6 +726,7 @@ def connects(port):
         return False
 
 
+@WITH_THE_JOB
 def test_the_server_opens_its_port_at_once_and_is_healthy_once_the_model_answers(trained):
     job_dir, _, _ = trained
     port = free_ports(1)[0]
@@ -737,6 +750,7 @@ def test_the_server_opens_its_port_at_once_and_is_healthy_once_the_model_answers
     assert "Traceback" not in server.stderr.read()
 
 
+@WITH_THE_JOB
 def test_sigterm_while_the_model_loads_ends_the_server_within_seconds(trained):
     job_dir, _, _ = trained
     port = free_ports(1)[0]
