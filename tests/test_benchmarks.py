@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from mnist_tutorial import lessons
-from conftest import ROOT, TUTORIAL, clean_env, run_python
+from conftest import ROOT, TUTORIAL, clean_env, run_in_one_process, run_python
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import harness  # noqa: E402
@@ -120,12 +120,15 @@ def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, 
     model, final_accuracy = trained_on_50000_images("1.0", tmp_path)
     accuracy, errors = f"{final_accuracy:.4f}", round(10000 * (1 - final_accuracy))
 
-    copies = run_python([os.path.join(harnesses, "copies_at_test_time.py"), str(model)])
+    copies, averaged, missing, no_batch_norm = run_in_one_process([
+        (os.path.join(harnesses, "copies_at_test_time.py"), [str(model)]),
+        (os.path.join(harnesses, "networks_averaged.py"), [str(model), str(model)]),
+        (os.path.join(harnesses, "networks_averaged.py"), [str(model), str(tmp_path / "nope")]),
+        (os.path.join(harnesses, "batchnorm_measured_again.py"), [str(model)])])
     assert copies.returncode == 0, copies.stderr[-2000:]
     assert f"copy moved +0 right, +0 down: {accuracy} ({errors} errors)" in copies.stdout
     assert f"one copy: {accuracy} ({errors} errors)" in copies.stdout
 
-    averaged = run_python([os.path.join(harnesses, "networks_averaged.py"), str(model), str(model)])
     assert averaged.returncode == 0, averaged.stderr[-2000:]
     assert averaged.stdout.splitlines()[1:] == [
         f"{model} alone: {accuracy} ({errors} errors)",
@@ -133,11 +136,9 @@ def test_the_validation_harnesses_measure_the_images_the_script_held_out(mnist, 
         f"2 networks averaged: {accuracy} ({errors} errors); +0 images against the best alone, "
         "+0.0 against the mean of them alone"]
 
-    missing = run_python([os.path.join(harnesses, "networks_averaged.py"), str(model), str(tmp_path / "nope")])
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
     assert "no folder" in missing.stderr
 
-    no_batch_norm = run_python([os.path.join(harnesses, "batchnorm_measured_again.py"), str(model)])
     assert no_batch_norm.returncode == 1
     assert no_batch_norm.stderr.strip().splitlines() == [f"error: {model} has no batch norm averages to measure again"]
 
