@@ -8,6 +8,7 @@ import json
 import math
 import os
 import statistics
+import sys
 import tempfile
 
 from mnist_tutorial import lessons  # the numbered scripts and twins: the one list
@@ -15,6 +16,25 @@ from mnist_tutorial import lessons  # the numbered scripts and twins: the one li
 from harness import HERE
 
 RUNS = os.path.join(HERE, "runs.jsonl")
+
+
+def benchmark(name):
+    """The benchmark NAME.py of this folder (the others import this module: their sections), by
+    its path: `import experiments` could give the tutorial's experiments.py, which a notebook or a
+    test run may have imported first."""
+    import importlib.util
+    module = sys.modules.get(f"benchmarks.{name}")
+    if module is None:
+        folder = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", os.path.join(folder, f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[spec.name]
+            raise
+    return module
 RESULTS = os.path.join(HERE, "RESULTS.md")
 
 # script's version: (final test accuracy the median seed must reach, best accuracy, seconds of training)
@@ -197,11 +217,8 @@ def write_results(runs, tf_version):
         f"otherwise). 99% is the first test pass at or above 0.99, its seconds counted from the "
         f"first progress line.",
     ]
-    import experiments  # the other benchmarks, which import this module: their sections
-    import live_panels
-    import paired
-    import twins
-    paired_lines = paired.section() + twins.section() + experiments.section() + live_panels.section()
+    paired_lines = [line for name in ("paired", "twins", "experiments", "live_panels")
+                    for line in benchmark(name).section()]
     text = "\n".join(lines + fresh_lines + breakdown + paired_lines + live_lines + notebook_lines + commands
                      + how_made(runs)) + "\n"
     fd, temporary = tempfile.mkstemp(dir=HERE, suffix=".tmp")

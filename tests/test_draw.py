@@ -31,8 +31,8 @@ def model(mnist, tmp_path_factory):
     return folder / "3.0", json.loads((folder / "3.0.json").read_text())["final_accuracy"]
 
 
-# the tests that read the model run on one worker (pytest.ini's --dist loadgroup), which trains it
-# while the other runs other tests, instead of waiting for it
+# the tests that read the model run on one worker (pytest --dist loadgroup, README's test
+# command), which trains it while the other runs other tests, instead of waiting for it
 WITH_THE_MODEL = pytest.mark.xdist_group("draw_model")
 
 

@@ -60,8 +60,8 @@ def trained(tmp_path_factory, mnist):
     return job_dir, result, job_dir / "hypertune" / "output.metrics"
 
 
-# the tests that read the job run on one worker (pytest.ini's --dist loadgroup), which trains it
-# while the other runs other tests, instead of waiting for it
+# the tests that read the job run on one worker (pytest --dist loadgroup, README's test
+# command), which trains it while the other runs other tests, instead of waiting for it
 WITH_THE_JOB = pytest.mark.xdist_group("mlengine_job")
 
 

@@ -45,7 +45,7 @@ def run_ci_with_a_python_that_records(tmp_path, pytest_status):
 def test_ci_runs_the_test_command_with_ci_set_so_a_missing_tool_fails(tmp_path):
     result, calls = run_ci_with_a_python_that_records(tmp_path, 0)
     assert result.returncode == 0, result.stderr
-    assert calls[-1] == "CI=1 -m pytest tests -n 2"  # the command README gives, with CI set
+    assert calls[-1] == "CI=1 -m pytest tests -n 2 --dist loadgroup"  # the command README gives, with CI set
     assert calls[0].startswith("CI= -m pip install")  # the install step runs before it
 
 
