@@ -16,25 +16,6 @@ from mnist_tutorial import lessons  # the numbered scripts and twins: the one li
 from harness import HERE
 
 RUNS = os.path.join(HERE, "runs.jsonl")
-
-
-def benchmark(name):
-    """The benchmark NAME.py of this folder (the others import this module: their sections), by
-    its path: `import experiments` could give the tutorial's experiments.py, which a notebook or a
-    test run may have imported first."""
-    import importlib.util
-    module = sys.modules.get(f"benchmarks.{name}")
-    if module is None:
-        folder = os.path.dirname(os.path.abspath(__file__))
-        spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", os.path.join(folder, f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[spec.name]
-            raise
-    return module
 RESULTS = os.path.join(HERE, "RESULTS.md")
 
 # script's version: (final test accuracy the median seed must reach, best accuracy, seconds of training)
@@ -57,6 +38,25 @@ FRESH_SEEDS = {"5.2": (3, 4, 5)}
 
 LIVE_SCRIPT = lessons.named("2.1")  # the live window's cost is measured on this one
 LIVE_RATIO_TARGET = 1.3
+
+
+def benchmark(name):
+    """The benchmark NAME.py of this folder (the others import this module: their sections), by
+    its path: `import experiments` could give the tutorial's experiments.py, which a notebook or a
+    test run may have imported first."""
+    import importlib.util
+    module = sys.modules.get(f"benchmarks.{name}")
+    if module is None:
+        folder = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", os.path.join(folder, f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[spec.name]
+            raise
+    return module
 
 
 def load_runs(path=RUNS):
